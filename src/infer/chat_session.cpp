@@ -14,17 +14,18 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
-std::string model_type_name(const ModelConfig& c) {
-  return c.model_type == ModelType::DeepseekV3 ? "deepseek_v3" : "deepseek_v2";
-}
 }  // namespace
+
+ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer, const std::string& name) {
+  if (!name.empty()) return chat_format_parse(name);
+  return chat_format_detect(tokenizer.chat_template(),
+                            model.config.model_type == ModelType::DeepseekV3 ? "deepseek_v3" : "deepseek_v2");
+}
 
 ChatSession::ChatSession(const Model& model, const Tokenizer& tokenizer, const ChatSessionOptions& opt,
                          ThreadPool& pool)
     : model_(model), tokenizer_(tokenizer), opt_(opt), pool_(pool) {
-  format_ = opt.format.empty() ? chat_format_detect(tokenizer.chat_template(), model_type_name(model.config))
-                               : chat_format_parse(opt.format);
+  format_ = chat_format_for_model(model, tokenizer, opt.format);
   const int64_t ctx = std::min(opt.context, model.config.max_position_embeddings);
   memory_check(memory_plan(model, ctx, 1, ctx));
   cache_ = model.new_cache(ctx);

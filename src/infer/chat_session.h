@@ -33,6 +33,10 @@ struct ChatReplyStats {
   bool hit_limit = false;    // max_tokens or the context ended the answer
 };
 
+// The chat format named `name`, or (name "") the one detected from the tokenizer's
+// chat_template and the model type. Throws frugal::Error for an unknown one.
+ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer, const std::string& name);
+
 class ChatSession {
  public:
   ChatSession(const Model& model, const Tokenizer& tokenizer, const ChatSessionOptions& opt, ThreadPool& pool);
