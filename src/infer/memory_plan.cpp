@@ -34,7 +34,9 @@ int64_t peak_resident_bytes() { return proc_kb_field("/proc/self/status", "VmHWM
 MemoryPlan memory_plan(const Model& m, int64_t context, int64_t batch, int64_t max_rows) {
   const ModelConfig& c = m.config;
   MemoryPlan p;
-  for (const auto& [name, t] : m.checkpoint->tensors()) p.weight_bytes += int64_t(t->nbytes);
+  if (m.checkpoint) {  // a model over a trainer's tensors: those are already resident
+    for (const auto& [name, t] : m.checkpoint->tensors()) p.weight_bytes += int64_t(t->nbytes);
+  }
   const int64_t per_token = c.num_hidden_layers * (c.kv_lora_rank + c.qk_rope_head_dim) * int64_t(sizeof(float));
   p.kv_bytes = batch * context * per_token;
   // Per row: residual, norms, q, latents, attention outputs, expert widths; the

@@ -89,6 +89,25 @@ std::unique_ptr<Model> model_load(const std::string& dir) {
   return std::unique_ptr<Model>(new Model{cfg, std::move(ckpt), std::move(w), std::move(rope)});
 }
 
+std::unique_ptr<Model> model_from_tensors(const ModelConfig& cfg,
+                                          const std::function<const float*(const std::string& name)>& lookup) {
+  const bool with_mtp = cfg.num_nextn_predict_layers > 0 &&
+                        lookup("model.layers." + std::to_string(cfg.num_hidden_layers) + ".eh_proj.weight");
+  ModelWeights w;
+  weights_visit(w, cfg, with_mtp, [&](const TensorSlot& s) {
+    const float* data = lookup(s.name);
+    if (!data) {
+      // As in weights_load: MTP modules may share the main embedding and head.
+      if (s.name.starts_with("model.layers.") && s.name.ends_with(".embed_tokens.weight")) data = lookup("model.embed_tokens.weight");
+      if (s.name.ends_with("shared_head.head.weight")) data = lookup("lm_head.weight");
+      if (!data) fail("model_from_tensors: tensor '{}' is missing", s.name);
+    }
+    *s.view = MatrixView{.data = data, .dtype = DType::F32, .rows = s.rows, .cols = s.cols};
+  });
+  RopeTable rope(cfg);
+  return std::unique_ptr<Model>(new Model{cfg, nullptr, std::move(w), std::move(rope)});
+}
+
 void transformer_fwd(const Model& m, const Batch& batch, const int32_t* tokens, const ForwardOptions& opt,
                      ForwardResult& out, ForwardScratch& s, ThreadPool& pool) {
   const ModelConfig& c = m.config;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ namespace frugal {
 
 struct Model {
   ModelConfig config;
-  std::unique_ptr<Checkpoint> checkpoint;  // owns the mapped weights
+  std::unique_ptr<Checkpoint> checkpoint;  // owns the mapped weights; null for model_from_tensors
   ModelWeights weights;
   RopeTable rope;
 
@@ -36,6 +37,14 @@ struct Model {
 
 // Reads config.json and the safetensors of a Hugging Face model directory.
 std::unique_ptr<Model> model_load(const std::string& dir);
+
+// A model over fp32 tensors held elsewhere (a trainer's master weights), by
+// checkpoint name: no copy, so the model always computes with their current
+// values (GRPO samples from the policy being trained). `lookup` returns null for
+// an absent tensor; MTP modules are bound when the first one is present. The
+// tensors must outlive the model.
+std::unique_ptr<Model> model_from_tensors(const ModelConfig& cfg,
+                                          const std::function<const float*(const std::string& name)>& lookup);
 
 struct ForwardScratch {
   std::vector<float> h, normed, sub_out, eh_in, last_rows;
