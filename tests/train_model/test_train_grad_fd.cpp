@@ -131,7 +131,7 @@ TEST(TrainGradFd, WholeLossV3AllParts) {
 TEST(TrainGradFd, WholeLossV2Softmax) {
   // plain q_proj, softmax group-limited greedy, no normalization, factor 16, 2 shared, no MTP.
   check_whole_loss({"v2", "tiny-v2",
-                    json{{"q_lora_rank", nullptr}, {"n_shared_experts", 2}, {"num_nextn_predict_layers", 0},
+                    json{{"q_lora_rank", 0}, {"n_shared_experts", 2}, {"num_nextn_predict_layers", 0},
                          {"rope_scaling", nullptr}},
                     LossOptions{.balance_alpha = 0.1f}, 2, 5, 5},
                    1e-6);
@@ -196,7 +196,7 @@ TEST(TrainGradFd, RopeInverseIsTheBackward) {
 
 TEST(TrainGradFd, Mla) {
   for (const char* like : {"tiny", "tiny-v2-lite"}) {  // q LoRA + YaRN; plain q_proj + YaRN
-    ModuleFixture f(like, like == std::string("tiny-v2-lite") ? json{{"q_lora_rank", nullptr}} : json{});
+    ModuleFixture f(like, like == std::string("tiny-v2-lite") ? json{{"q_lora_rank", 0}} : json{});
     const int64_t B = 2, T = 4, N = B * T, d = f.c.hidden_size;
     std::vector<double> cos, sin;
     rope_tables(f.c, T, cos, sin);
@@ -257,7 +257,7 @@ void check_moe(const char* like, json overrides, uint32_t seed) {
 TEST(TrainGradFd, MoeSigmoidNoauxTcGroups) { check_moe("tiny", {}, 21); }
 
 TEST(TrainGradFd, MoeSoftmaxGreedyUnnormalized) {
-  check_moe("tiny-v2-lite", json{{"q_lora_rank", nullptr}, {"n_group", 1}, {"topk_group", 1}, {"n_shared_experts", 2}},
+  check_moe("tiny-v2-lite", json{{"q_lora_rank", 0}, {"n_group", 1}, {"topk_group", 1}, {"n_shared_experts", 2}},
             23);
 }
 
