@@ -59,7 +59,7 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   if (D.r_q > 0) {
     linear_fwd(p, &pool, sized(a.q_a, N * D.r_q).data(), x, w.q_a_proj.w, N, D.d, D.r_q);    // [N, r_q]
     rmsnorm_fwd(sized(a.q_a_n, N * D.r_q).data(), D.r_q, sized(a.q_a_rstd, N).data(), a.q_a.data(), D.r_q,
-                w.q_a_layernorm.w, N, D.r_q, eps);
+                w.q_a_layernorm.w, N, D.r_q, eps, &pool);
     linear_fwd(p, &pool, a.q.data(), a.q_a_n.data(), w.q_b_proj.w, N, D.r_q, D.H * D.dq);
   } else {
     linear_fwd(p, &pool, a.q.data(), x, w.q_proj.w, N, D.d, D.H * D.dq);
@@ -68,7 +68,7 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   // [c_kv | k_pe] = kv_a(x); c_kv = RMSNorm(c_kv); k_pe = RoPE(k_pe)      [N, r_kv + dr]
   linear_fwd(p, &pool, sized(a.kv_a, N * dlat).data(), x, w.kv_a_proj_with_mqa.w, N, D.d, dlat);
   rmsnorm_fwd(sized(a.c_kv, N * D.r_kv).data(), D.r_kv, sized(a.kv_rstd, N).data(), a.kv_a.data(), dlat,
-              w.kv_a_layernorm.w, N, D.r_kv, eps);
+              w.kv_a_layernorm.w, N, D.r_kv, eps, &pool);
   sized(a.k_pe, N * D.dr);
   for (int64_t n = 0; n < N; ++n) std::copy_n(a.kv_a.data() + n * dlat + D.r_kv, D.dr, a.k_pe.data() + n * D.dr);
   rope_apply(a.k_pe.data(), D.dr, N, D.T, 1, 0, cos.data(), sin.data(), D.half, false);
@@ -167,7 +167,7 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   linear_bwd(p, &pool, dc_kv.data(), w.kv_b_proj.g, dkv.data(), a.c_kv.data(), w.kv_b_proj.w, N, D.r_kv,
              D.H * D.dkv);
   rmsnorm_bwd(dkv_a.data(), dlat, w.kv_a_layernorm.g, dc_kv.data(), D.r_kv, a.kv_a.data(), dlat, a.kv_rstd.data(),
-              w.kv_a_layernorm.w, N, D.r_kv);
+              w.kv_a_layernorm.w, N, D.r_kv, &pool);
   linear_bwd(p, &pool, dx, w.kv_a_proj_with_mqa.g, dkv_a.data(), x, w.kv_a_proj_with_mqa.w, N, D.d, dlat);
 
   // dq: un-rotate q_pe, then back through q_b / q_a_layernorm / q_a or q_proj
@@ -177,7 +177,7 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
     linear_bwd(p, &pool, dq_a_n.data(), w.q_b_proj.g, dq.data(), a.q_a_n.data(), w.q_b_proj.w, N, D.r_q,
                D.H * D.dq);
     rmsnorm_bwd(dq_a.data(), D.r_q, w.q_a_layernorm.g, dq_a_n.data(), D.r_q, a.q_a.data(), D.r_q, a.q_a_rstd.data(),
-                w.q_a_layernorm.w, N, D.r_q);
+                w.q_a_layernorm.w, N, D.r_q, &pool);
     linear_bwd(p, &pool, dx, w.q_a_proj.g, dq_a.data(), x, w.q_a_proj.w, N, D.d, D.r_q);
   } else {
     linear_bwd(p, &pool, dx, w.q_proj.g, dq.data(), x, w.q_proj.w, N, D.d, D.H * D.dq);

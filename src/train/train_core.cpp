@@ -57,12 +57,12 @@ void TrainCore<S>::layer_fwd(const TLayer<S>& lw, S* h, LayerActs<S>& a, int64_t
   const double eps = cfg.rms_norm_eps;
   std::vector<S> out(size_t(N * d));
   sized(a.h_in, N * d).assign(h, h + N * d);
-  rmsnorm_fwd(sized(a.x_attn, N * d).data(), d, sized(a.rstd_attn, N).data(), h, d, lw.input_layernorm.w, N, d, eps);
+  rmsnorm_fwd(sized(a.x_attn, N * d).data(), d, sized(a.rstd_attn, N).data(), h, d, lw.input_layernorm.w, N, d, eps, &pool);
   mla_fwd(MlaShape{cfg, B, T, precision}, lw, rope_cos(T), sin_, a.x_attn.data(), out.data(), a.mla, pool);
   add(h, out.data(), N * d);                                                                       // residual
   sized(a.h_mid, N * d).assign(h, h + N * d);
   rmsnorm_fwd(sized(a.x_ffn, N * d).data(), d, sized(a.rstd_ffn, N).data(), h, d, lw.post_attention_layernorm.w, N,
-              d, eps);
+              d, eps, &pool);
   if (lw.is_moe) moe_fwd(MoeShape{cfg, B, T, precision}, lw, a.x_ffn.data(), out.data(), a.moe, pool);
   else           mlp_fwd(precision, &pool, lw.mlp, a.x_ffn.data(), N, out.data(), a.mlp);
   add(h, out.data(), N * d);                                                                       // residual
@@ -77,16 +77,16 @@ void TrainCore<S>::layer_bwd(const TLayer<S>& lw, S* dh, LayerActs<S>& a, int64_
   if (lw.is_moe) moe_bwd(MoeShape{cfg, B, T, precision}, lw, a.x_ffn.data(), dh, dx.data(), balance_coef, a.moe, pool);
   else           mlp_bwd(precision, &pool, lw.mlp, a.x_ffn.data(), dh, N, dx.data(), a.mlp);
   rmsnorm_bwd(dh, d, lw.post_attention_layernorm.g, dx.data(), d, a.h_mid.data(), d, a.rstd_ffn.data(),
-              lw.post_attention_layernorm.w, N, d);
+              lw.post_attention_layernorm.w, N, d, &pool);
   std::fill(dx.begin(), dx.end(), S(0));
   mla_bwd(MlaShape{cfg, B, T, precision}, lw, rope_cos(T), sin_, a.x_attn.data(), dh, dx.data(), a.mla, pool);
   rmsnorm_bwd(dh, d, lw.input_layernorm.g, dx.data(), d, a.h_in.data(), d, a.rstd_attn.data(), lw.input_layernorm.w,
-              N, d);
+              N, d, &pool);
 }
 
 // MTP module k (0-based, depth k + 1): see train_core.h.
 template <typename S>
-void TrainCore<S>::mtp_fwd(int64_t k, const TrainBatch& batch, ThreadPool& pool) {
+void TrainCore<S>::mtp_fwd(int64_t k, const TrainBatch& batch, bool backward, ThreadPool& pool) {
   MtpActs<S>& m = mtp_[size_t(k)];
   const TMtp<S>& mw = w.mtp[size_t(k)];
   const int64_t B = B_, T = T_, depth = k + 1, Tk = T - depth, d = cfg.hidden_size, V = cfg.vocab_size;
@@ -114,15 +114,15 @@ void TrainCore<S>::mtp_fwd(int64_t k, const TrainBatch& batch, ThreadPool& pool)
     }
   // h' = eh_proj([enorm(embed(t_{i+k})) ; hnorm(h^{k-1}_i)])              [Nk, d]
   sized(m.cat, Nk * 2 * d);
-  rmsnorm_fwd(m.cat.data(), 2 * d, sized(m.e_rstd, Nk).data(), m.emb.data(), d, mw.enorm.w, Nk, d, eps);
-  rmsnorm_fwd(m.cat.data() + d, 2 * d, sized(m.hp_rstd, Nk).data(), m.h_prev.data(), d, mw.hnorm.w, Nk, d, eps);
+  rmsnorm_fwd(m.cat.data(), 2 * d, sized(m.e_rstd, Nk).data(), m.emb.data(), d, mw.enorm.w, Nk, d, eps, &pool);
+  rmsnorm_fwd(m.cat.data() + d, 2 * d, sized(m.hp_rstd, Nk).data(), m.h_prev.data(), d, mw.hnorm.w, Nk, d, eps, &pool);
   linear_fwd(precision, &pool, sized(m.h, Nk * d).data(), m.cat.data(), mw.eh_proj.w, Nk, 2 * d, d);
   layer_fwd(mw.layer, m.h.data(), m.layer, B, Tk, pool);
   // logits = lm_head(shared_head.norm(h^k)), the shared output head          [Nk, V]
   rmsnorm_fwd(sized(m.hn, Nk * d).data(), d, sized(m.hn_rstd, Nk).data(), m.h.data(), d, mw.shared_head_norm.w, Nk,
-              d, eps);
+              d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(m.logits, Nk * V).data(), m.hn.data(), w.lm_head.w, Nk, d, V);
-  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, pool);
+  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, backward, pool);
   m.count = ce.count;
   m.loss = ce.count ? ce.loss / double(ce.count) : 0.0;
 }
@@ -140,15 +140,15 @@ void TrainCore<S>::mtp_bwd(int64_t k, const LossOptions& opt, std::vector<S>& dh
   linear_bwd(GemmPrecision::F32, &pool, dhn.data(), w.lm_head.g, m.logits.data(), m.hn.data(), w.lm_head.w, Nk, d, V);
   // dh_out holds the next module's gradient of h^k (or zeros): add the head's.
   rmsnorm_bwd(dh_out.data(), d, mw.shared_head_norm.g, dhn.data(), d, m.h.data(), d, m.hn_rstd.data(),
-              mw.shared_head_norm.w, Nk, d);
+              mw.shared_head_norm.w, Nk, d, &pool);
   layer_bwd(mw.layer, dh_out.data(), m.layer, B, Tk, double(opt.balance_alpha) * gs, pool);
   std::vector<S> dcat(size_t(Nk * 2 * d), S(0)), demb(size_t(Nk * d), S(0));
   linear_bwd(precision, &pool, dcat.data(), mw.eh_proj.g, dh_out.data(), m.cat.data(), mw.eh_proj.w, Nk, 2 * d, d);
-  rmsnorm_bwd(demb.data(), d, mw.enorm.g, dcat.data(), 2 * d, m.emb.data(), d, m.e_rstd.data(), mw.enorm.w, Nk, d);
+  rmsnorm_bwd(demb.data(), d, mw.enorm.g, dcat.data(), 2 * d, m.emb.data(), d, m.e_rstd.data(), mw.enorm.w, Nk, d, &pool);
   for (int64_t n = 0; n < Nk; ++n) add(w.embed_tokens.g + int64_t(m.tokens[size_t(n)]) * d, demb.data() + n * d, d);
   dh_prev.assign(size_t(Nk * d), S(0));
   rmsnorm_bwd(dh_prev.data(), d, mw.hnorm.g, dcat.data() + d, 2 * d, m.h_prev.data(), d, m.hp_rstd.data(), mw.hnorm.w,
-              Nk, d);
+              Nk, d, &pool);
 }
 
 template <typename S>
@@ -165,10 +165,10 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   for (int64_t n = 0; n < N; ++n)                                                       // h = embed(tokens)
     std::copy_n(w.embed_tokens.w + int64_t(batch.tokens[size_t(n)]) * d, d, h_.data() + n * d);
   for (int64_t l = 0; l < L; ++l) layer_fwd(w.layers[size_t(l)], h_.data(), layers_[size_t(l)], B, T, pool);
-  rmsnorm_fwd(sized(hf_, N * d).data(), d, sized(hf_rstd_, N).data(), h_.data(), d, w.norm.w, N, d, eps);
+  rmsnorm_fwd(sized(hf_, N * d).data(), d, sized(hf_rstd_, N).data(), h_.data(), d, w.norm.w, N, d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(logits_, N * V).data(), hf_.data(), w.lm_head.w, N, d, V);
-  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_, pool);
-  for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, pool);
+  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_, backward, pool);
+  for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, backward, pool);
 
   LossStats st;
   st.tokens = ce.count;
@@ -209,12 +209,12 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef, pool);
   linear_bwd(GemmPrecision::F32, &pool, dhf.data(), w.lm_head.g, logits_.data(), hf_.data(), w.lm_head.w, N, d, V);
   std::vector<S> dh(size_t(N * d), S(0));
-  rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d);
+  rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d, &pool);
   // h_ is the last layer's output; each layer restores its input from its saved h_in.
   for (int64_t l = L - 1; l >= 0; --l)
     layer_bwd(w.layers[size_t(l)], dh.data(), layers_[size_t(l)], B, T, double(opt.balance_alpha) * gs, pool);
   for (int64_t n = 0; n < N; ++n) add(w.embed_tokens.g + int64_t(batch.tokens[size_t(n)]) * d, dh.data() + n * d, d);
-  logits_.clear();  // overwritten by the gradient
+  logits_.clear();  // overwritten by probabilities, then the gradient
   return st;
 }
 

@@ -79,7 +79,7 @@ class TrainCore {
   void layer_fwd(const TLayer<S>& lw, S* h, LayerActs<S>& a, int64_t B, int64_t T, ThreadPool& pool);
   void layer_bwd(const TLayer<S>& lw, S* dh, LayerActs<S>& a, int64_t B, int64_t T, double balance_coef,
                  ThreadPool& pool);
-  void mtp_fwd(int64_t k, const TrainBatch& batch, ThreadPool& pool);
+  void mtp_fwd(int64_t k, const TrainBatch& batch, bool backward, ThreadPool& pool);
   // dh_prev: gradient of module k's h_prev input, [B T_k, d] (written).
   void mtp_bwd(int64_t k, const LossOptions& opt, std::vector<S>& dh_out, std::vector<S>& dh_prev, ThreadPool& pool);
   const std::vector<S>& rope_cos(int64_t T);

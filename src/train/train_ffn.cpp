@@ -24,7 +24,7 @@ void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, in
   const int64_t d = w.gate_proj.in, I = w.gate_proj.out;
   linear_fwd(p, pool, sized(a.g, n * I).data(), x, w.gate_proj.w, n, d, I);  // [n, I]
   linear_fwd(p, pool, sized(a.u, n * I).data(), x, w.up_proj.w, n, d, I);    // [n, I]
-  swiglu_fwd(sized(a.a, n * I).data(), a.g.data(), a.u.data(), n * I);
+  swiglu_fwd(sized(a.a, n * I).data(), a.g.data(), a.u.data(), n * I, pool);
   linear_fwd(p, pool, y, a.a.data(), w.down_proj.w, n, I, d);                // [n, d]
 }
 
@@ -34,7 +34,7 @@ void mlp_bwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, co
   const int64_t d = w.gate_proj.in, I = w.gate_proj.out;
   std::vector<S> da(size_t(n * I), S(0)), dg(size_t(n * I)), du(size_t(n * I));
   linear_bwd(p, pool, da.data(), w.down_proj.g, dy, a.a.data(), w.down_proj.w, n, I, d);
-  swiglu_bwd(dg.data(), du.data(), da.data(), a.g.data(), a.u.data(), n * I);
+  swiglu_bwd(dg.data(), du.data(), da.data(), a.g.data(), a.u.data(), n * I, pool);
   linear_bwd(p, pool, dx, w.gate_proj.g, dg.data(), x, w.gate_proj.w, n, d, I);
   linear_bwd(p, pool, dx, w.up_proj.g, du.data(), x, w.up_proj.w, n, d, I);
 }

@@ -17,16 +17,18 @@ struct CeSums {
   int64_t count = 0;  // unmasked rows
 };
 
-// logits [N, V], targets [N] (-1: no loss). Saves lse [N].
+// logits [N, V], targets [N] (-1: no loss). Saves lse [N]. to_probs: the
+// unmasked rows of logits are replaced by their softmax, which the backward
+// needs (one exp per logit instead of two).
 template <typename S>
-CeSums cross_entropy_fwd(const S* logits, const int32_t* targets, int64_t N, int64_t V, std::vector<S>& lse,
+CeSums cross_entropy_fwd(S* logits, const int32_t* targets, int64_t N, int64_t V, std::vector<S>& lse, bool to_probs,
                          ThreadPool& pool);
 
-// In place, logits -> dlogits: for unmasked rows
+// In place, probs (cross_entropy_fwd with to_probs) -> dlogits: for unmasked rows
 //   ce_coef (softmax - onehot(target)) + z_coef 2 lse softmax,
 // zero for masked rows. (ce_coef = weight / count for a mean.)
 template <typename S>
-void cross_entropy_bwd(S* logits, const int32_t* targets, const S* lse, int64_t N, int64_t V, double ce_coef,
+void cross_entropy_bwd(S* probs, const int32_t* targets, const S* lse, int64_t N, int64_t V, double ce_coef,
                        double z_coef, ThreadPool& pool);
 
 }  // namespace frugal::train

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/dispatch.h"
@@ -84,34 +85,45 @@ void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, co
 }
 
 template <typename S>
-void rmsnorm_fwd(S* y, int64_t ldy, S* rstd, const S* x, int64_t ldx, const S* w, int64_t N, int64_t C, double eps) {
-  for (int64_t n = 0; n < N; ++n) {
-    const S* xr = x + n * ldx;
-    S ss = 0;
-    for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
-    const S r = S(1) / std::sqrt(ss / S(C) + S(eps));
-    rstd[n] = r;
-    S* yr = y + n * ldy;
-    for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * w[c];
-  }
+void rmsnorm_fwd(S* y, int64_t ldy, S* rstd, const S* x, int64_t ldx, const S* w, int64_t N, int64_t C, double eps,
+                 ThreadPool* pool) {
+  for_range(pool, N, 64, [&](int64_t n0, int64_t n1, int) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const S* xr = x + n * ldx;
+      S ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += xr[c] * xr[c];
+      const S r = S(1) / std::sqrt(ss / S(C) + S(eps));
+      rstd[n] = r;
+      S* yr = y + n * ldy;
+      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * w[c];
+    }
+  });
 }
 
 template <typename S>
 void rmsnorm_bwd(S* dx, int64_t lddx, S* dw, const S* dy, int64_t lddy, const S* x, int64_t ldx, const S* rstd,
-                 const S* w, int64_t N, int64_t C) {
-  for (int64_t n = 0; n < N; ++n) {
-    const S* xr = x + n * ldx;
-    const S* dyr = dy + n * lddy;
-    S* dxr = dx + n * lddx;
-    const S r = rstd[n];
-    S dot = 0;  // sum_c dy w x
-    for (int64_t c = 0; c < C; ++c) {
-      dot += dyr[c] * w[c] * xr[c];
-      dw[c] += dyr[c] * xr[c] * r;
+                 const S* w, int64_t N, int64_t C, ThreadPool* pool) {
+  // dw: one partial sum per thread, added in thread order (deterministic for a given pool size).
+  const int n_parts = pool ? pool->size() : 1;
+  std::vector<S> part(size_t(n_parts * C), S(0));
+  for_range(pool, N, 64, [&](int64_t n0, int64_t n1, int t) {
+    S* dwp = part.data() + t * C;
+    for (int64_t n = n0; n < n1; ++n) {
+      const S* xr = x + n * ldx;
+      const S* dyr = dy + n * lddy;
+      S* dxr = dx + n * lddx;
+      const S r = rstd[n];
+      S dot = 0;  // sum_c dy w x
+      for (int64_t c = 0; c < C; ++c) {
+        dot += dyr[c] * w[c] * xr[c];
+        dwp[c] += dyr[c] * xr[c] * r;
+      }
+      const S k = dot * r * r * r / S(C);
+      for (int64_t c = 0; c < C; ++c) dxr[c] += r * dyr[c] * w[c] - k * xr[c];
     }
-    const S k = dot * r * r * r / S(C);
-    for (int64_t c = 0; c < C; ++c) dxr[c] += r * dyr[c] * w[c] - k * xr[c];
-  }
+  });
+  for (int t = 0; t < n_parts; ++t)
+    for (int64_t c = 0; c < C; ++c) dw[c] += part[size_t(t * C + c)];
 }
 
 template <typename S>
@@ -133,17 +145,21 @@ void rope_apply(S* x, int64_t ld, int64_t N, int64_t T, int64_t heads, int64_t h
 }
 
 template <typename S>
-void swiglu_fwd(S* a, const S* g, const S* u, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) a[i] = g[i] / (S(1) + std::exp(-g[i])) * u[i];
+void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool) {
+  for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) a[i] = g[i] / (S(1) + std::exp(-g[i])) * u[i];
+  });
 }
 
 template <typename S>
-void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const S sig = S(1) / (S(1) + std::exp(-g[i]));
-    du[i] = da[i] * g[i] * sig;
-    dg[i] = da[i] * u[i] * sig * (S(1) + g[i] * (S(1) - sig));  // silu'(g) = sig (1 + g (1 - sig))
-  }
+void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n, ThreadPool* pool) {
+  for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const S sig = S(1) / (S(1) + std::exp(-g[i]));
+      du[i] = da[i] * g[i] * sig;
+      dg[i] = da[i] * u[i] * sig * (S(1) + g[i] * (S(1) - sig));  // silu'(g) = sig (1 + g (1 - sig))
+    }
+  });
 }
 
 #define FRUGAL_TRAIN_OPS(S)                                                                                      \
@@ -152,12 +168,13 @@ void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n) {
   template void linear_fwd<S>(GemmPrecision, ThreadPool*, S*, const S*, const S*, int64_t, int64_t, int64_t);    \
   template void linear_bwd<S>(GemmPrecision, ThreadPool*, S*, S*, const S*, const S*, const S*, int64_t, int64_t, \
                               int64_t);                                                                           \
-  template void rmsnorm_fwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, int64_t, double);           \
+  template void rmsnorm_fwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, int64_t, double,           \
+                               ThreadPool*);                                                                      \
   template void rmsnorm_bwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, const S*, const S*, int64_t, \
-                               int64_t);                                                                          \
+                               int64_t, ThreadPool*);                                                             \
   template void rope_apply<S>(S*, int64_t, int64_t, int64_t, int64_t, int64_t, const S*, const S*, int64_t, bool); \
-  template void swiglu_fwd<S>(S*, const S*, const S*, int64_t);                                                   \
-  template void swiglu_bwd<S>(S*, S*, const S*, const S*, const S*, int64_t);
+  template void swiglu_fwd<S>(S*, const S*, const S*, int64_t, ThreadPool*);                                      \
+  template void swiglu_bwd<S>(S*, S*, const S*, const S*, const S*, int64_t, ThreadPool*);
 FRUGAL_TRAIN_OPS(float)
 FRUGAL_TRAIN_OPS(double)
 

@@ -46,12 +46,14 @@ void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, co
                 int64_t in, int64_t out);
 
 // y = x / sqrt(mean(x^2) + eps) * w per row; rstd[n] = 1 / sqrt(mean(x^2) + eps).
+// Rows are split over `pool` when given.
 template <typename S>
-void rmsnorm_fwd(S* y, int64_t ldy, S* rstd, const S* x, int64_t ldx, const S* w, int64_t N, int64_t C, double eps);
+void rmsnorm_fwd(S* y, int64_t ldy, S* rstd, const S* x, int64_t ldx, const S* w, int64_t N, int64_t C, double eps,
+                 ThreadPool* pool = nullptr);
 // dx += rstd (dy w) - x rstd^3 / C sum(dy w x);  dw += sum_n dy x rstd.
 template <typename S>
 void rmsnorm_bwd(S* dx, int64_t lddx, S* dw, const S* dy, int64_t lddy, const S* x, int64_t ldx, const S* rstd,
-                 const S* w, int64_t N, int64_t C);
+                 const S* w, int64_t N, int64_t C, ThreadPool* pool = nullptr);
 
 // Interleaved RoPE (spec "RoPE and YaRN"): pairs (2i, 2i+1) of `heads` vectors
 // per row, at x + n * ld + h * head_stride, rotated by the angles of position
@@ -63,8 +65,16 @@ void rope_apply(S* x, int64_t ld, int64_t N, int64_t T, int64_t heads, int64_t h
 
 // SwiGLU pieces: a = silu(g) * u;  dg = da u silu'(g), du = da silu(g) (written, not accumulated).
 template <typename S>
-void swiglu_fwd(S* a, const S* g, const S* u, int64_t n);
+void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool = nullptr);
 template <typename S>
-void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n);
+void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n, ThreadPool* pool = nullptr);
+
+// fn(begin, end, thread) over [0, n) on the pool, or on the caller when pool is
+// null or n is below `serial_below`.
+template <typename Fn>
+void for_range(ThreadPool* pool, int64_t n, int64_t serial_below, const Fn& fn) {
+  if (!pool || pool->size() <= 1 || n < serial_below) return fn(int64_t(0), n, 0);
+  pool->parallel_for(n, fn);
+}
 
 }  // namespace frugal::train

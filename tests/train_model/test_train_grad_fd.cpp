@@ -272,11 +272,12 @@ TEST(TrainGradFd, CrossEntropyWithZLoss) {
   const std::vector<int32_t> targets = {3, -1, 0, 8};
   const double zc = 0.1;
   auto loss = [&] {
-    CeSums s = cross_entropy_fwd(logits.data(), targets.data(), N, V, lse, pool);
+    CeSums s = cross_entropy_fwd(logits.data(), targets.data(), N, V, lse, false, pool);
     return s.loss / double(s.count) + zc * s.z / double(s.count);
   };
-  loss();
   std::vector<double> d = logits;
+  const CeSums s = cross_entropy_fwd(d.data(), targets.data(), N, V, lse, true, pool);
+  EXPECT_NEAR(s.loss / 3 + zc * s.z / 3, loss(), 1e-12) << "to_probs does not change the loss";
   cross_entropy_bwd(d.data(), targets.data(), lse.data(), N, V, 1.0 / 3, zc / 3, pool);
   FdReport rep;
   fd_check("logits", logits.data(), d.data(), N * V, loss, rep, 100);
