@@ -57,6 +57,7 @@ struct LossStats {
   double main = 0, mtp = 0, balance = 0, z = 0;   // its parts, each a mean over its own targets
   int64_t tokens = 0;                             // targets of the main loss
   std::vector<std::vector<int64_t>> expert_load;  // [MoE layer of the main model][n_routed_experts] tokens routed
+  std::vector<std::vector<int64_t>> mtp_expert_load;  // the same for the MoE layers of the MTP modules, in order
   std::vector<float> target_logprob;              // [B * T] log p(label) under the main head; 0 where label < 0
 };
 
