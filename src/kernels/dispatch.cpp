@@ -25,6 +25,14 @@ void kernels_init() {
   (void)done;
 }
 
+void blas_single_thread_here() {
+  thread_local bool done = false;
+  if (!done) {
+    openblas_set_num_threads(1);
+    done = true;
+  }
+}
+
 bool cpu_has_avx2_fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                           __builtin_cpu_supports("f16c");

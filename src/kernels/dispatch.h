@@ -10,6 +10,12 @@ enum class KernelImpl { Ref, Fast };
 
 KernelImpl kernel_impl();
 void kernels_init();
+// The OpenMP build of OpenBLAS sizes its parallel regions from the CALLING
+// thread's OpenMP setting, which openblas_set_num_threads changes for the calling
+// thread only. A pool worker that never called it makes OpenBLAS start (and spin)
+// an OpenMP team of its own beside our pool (5x slower on 2 cores measured), so
+// every thread calls this before its first BLAS call (cheap after the first).
+void blas_single_thread_here();
 bool cpu_has_avx2_fma();
 
 }  // namespace frugal

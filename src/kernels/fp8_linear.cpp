@@ -32,6 +32,7 @@ void fp8_linear_fwd(float* Y, const float* X, const float* W, int64_t T, int64_t
   const std::vector<float> xq = fake_quant(X, T, K, kFp8ActivationTile, pool);
   const std::vector<float> wq = fake_quant(W, N, K, kFp8WeightTile, pool);
   pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {  // Y[t0:t1] = xq[t0:t1] wq^T
+    blas_single_thread_here();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(t1 - t0), int(N), int(K), 1.0f, xq.data() + t0 * K,
                 int(K), wq.data(), int(K), 0.0f, Y + t0 * N, int(N));
   }, kRowGrain);
@@ -49,6 +50,7 @@ void fp8_linear_bwd_input(float* dX, const float* dY, const float* W, int64_t T,
   const std::vector<float> gq = fake_quant(dY, T, N, kFp8ActivationTile, pool);
   const std::vector<float> wq = fake_quant(W, N, K, kFp8WeightTile, pool);
   pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {  // dX[t0:t1] (+)= gq[t0:t1] wq
+    blas_single_thread_here();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(t1 - t0), int(K), int(N), 1.0f, gq.data() + t0 * N,
                 int(N), wq.data(), int(K), beta, dX + t0 * K, int(K));
   }, kRowGrain);
@@ -66,6 +68,7 @@ void fp8_linear_bwd_weight(float* dW, const float* dY, const float* X, int64_t T
   const std::vector<float> gq = fake_quant(dY, T, N, kFp8WeightGradTile, pool);
   const std::vector<float> xq = fake_quant(X, T, K, kFp8WeightGradTile, pool);
   pool.parallel_for(N, [&](int64_t n0, int64_t n1, int) {  // dW[n0:n1] (+)= gq[:, n0:n1]^T xq
+    blas_single_thread_here();
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(n1 - n0), int(K), int(T), 1.0f, gq.data() + n0, int(N),
                 xq.data(), int(K), beta, dW + n0 * K, int(K));
   }, kRowGrain);

@@ -3,10 +3,12 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/fp8_linear.h"
 
 namespace frugal::train {
 
@@ -24,17 +26,12 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* 
               1.0, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
 
-// The OpenMP build of OpenBLAS sizes its parallel regions from the CALLING
-// thread's OpenMP setting (omp_get_max_threads), which openblas_set_num_threads
-// changes for the thread that calls it only. A pool worker that never called it
-// makes OpenBLAS start (and spin) an OpenMP team of its own beside our pool: 5x
-// slower on 2 cores. So every thread that calls BLAS sets it once.
-void blas_single_thread_here() {
-  thread_local bool done = false;
-  if (!done) {
-    openblas_set_num_threads(1);
-    done = true;
-  }
+// The fp8 kernels take a pool; a caller without one runs them on a pool of one.
+template <typename F>
+void fp8_call(ThreadPool* pool, F&& f) {
+  if (pool) return f(*pool);
+  ThreadPool one(1);
+  f(one);
 }
 
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the
@@ -67,19 +64,32 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t M, int64_t Nc, int64_t K, 
 template <typename S>
 void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W, int64_t N, int64_t in,
                 int64_t out) {
-  // FP8 HOOK: with GemmPrecision::FP8, X is fake-quantized in 1x128 tiles and W in
-  // 128x128 blocks (src/kernels/fp8_quant.h, the other half of issue 5) and the
-  // product is promoted to fp32 every 128 of K. Not plugged in yet.
-  if (p == GemmPrecision::FP8) fail("FP8 training GEMMs are not implemented yet; train in fp32 (without --fp8)");
+  // FP8: X fake-quantized in 1x128 tiles, W in 128x128 blocks (kernels/fp8_linear.h).
+  if (p == GemmPrecision::FP8) {
+    if constexpr (std::is_same_v<S, float>) {
+      return fp8_call(pool, [&](ThreadPool& tp) { fp8_linear_fwd(Y, X, W, N, in, out, tp); });
+    } else {
+      fail("FP8 GEMMs are emulated in fp32 only");
+    }
+  }
   gemm<S>(pool, false, true, N, out, in, X, in, W, in, S(0), Y, out);  // Y = X W^T
 }
 
 template <typename S>
 void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, const S* X, const S* W, int64_t N,
                 int64_t in, int64_t out) {
-  // FP8 HOOK: input-gradient GEMM (dY 1x128 tiles, W 128x128 blocks) and
+  // FP8: input-gradient GEMM (dY 1x128 tiles, W 128x128 blocks) and
   // weight-gradient GEMM (dY and X in 128x1 tiles along tokens).
-  if (p == GemmPrecision::FP8) fail("FP8 training GEMMs are not implemented yet; train in fp32 (without --fp8)");
+  if (p == GemmPrecision::FP8) {
+    if constexpr (std::is_same_v<S, float>) {
+      return fp8_call(pool, [&](ThreadPool& tp) {
+        if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, tp);
+        fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, tp);
+      });
+    } else {
+      fail("FP8 GEMMs are emulated in fp32 only");
+    }
+  }
   if (dX) gemm<S>(pool, false, false, N, in, out, dY, out, W, in, S(1), dX, in);  // dX += dY W
   gemm<S>(pool, true, false, out, in, N, dY, out, X, in, S(1), dW, in);           // dW += dY^T X
 }
