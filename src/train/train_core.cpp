@@ -22,6 +22,8 @@ void check_batch(const TrainBatch& b, const ModelConfig& c) {
   if (b.tokens.size() != n || b.labels.size() != n || (!b.doc.empty() && b.doc.size() != n))
     fail("training batch {} x {}: tokens / labels / doc hold {} / {} / {} values, {} expected", b.B, b.T,
          b.tokens.size(), b.labels.size(), b.doc.size(), n);
+  if (!b.label_weight.empty() && b.label_weight.size() != n)
+    fail("training batch {} x {}: label_weight holds {} values, {} expected", b.B, b.T, b.label_weight.size(), n);
   for (size_t i = 0; i < n; ++i) {
     if (b.tokens[i] < 0 || b.tokens[i] >= c.vocab_size)
       fail("token id {} at batch position {} is outside the vocabulary [0, {})", b.tokens[i], i, c.vocab_size);
@@ -167,12 +169,31 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   for (int64_t l = 0; l < L; ++l) layer_fwd(w.layers[size_t(l)], h_.data(), layers_[size_t(l)], B, T, pool);
   rmsnorm_fwd(sized(hf_, N * d).data(), d, sized(hf_rstd_, N).data(), h_.data(), d, w.norm.w, N, d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(logits_, N * V).data(), hf_.data(), w.lm_head.w, N, d, V);
+  // Per-target log p(label) (GRPO's weights and its old / reference policies).
+  const bool weighted = !batch.label_weight.empty();
+  std::vector<double> target_logit;
+  if (weighted || opt.target_logprobs) {
+    target_logit.assign(size_t(N), 0.0);
+    for (int64_t n = 0; n < N; ++n)
+      if (batch.labels[size_t(n)] >= 0) target_logit[size_t(n)] = double(logits_[size_t(n * V + batch.labels[size_t(n)])]);
+  }
   const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_, backward, pool);
   for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, backward, pool);
 
   LossStats st;
   st.tokens = ce.count;
   st.main = ce.count ? ce.loss / double(ce.count) : 0.0;
+  if (!target_logit.empty()) {
+    if (opt.target_logprobs) st.target_logprob.assign(size_t(N), 0.0f);
+    double weighted_sum = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      if (batch.labels[size_t(n)] < 0) continue;
+      const double logp = target_logit[size_t(n)] - double(lse_[size_t(n)]);
+      if (opt.target_logprobs) st.target_logprob[size_t(n)] = float(logp);
+      if (weighted) weighted_sum -= double(batch.label_weight[size_t(n)]) * logp;
+    }
+    if (weighted) st.main = weighted_sum;  // sum_t w_t CE_t
+  }
   st.z = ce.count ? ce.z / double(ce.count) : 0.0;
   for (const MtpActs<S>& m : mtp_) st.mtp += D ? m.loss / double(D) : 0.0;
   for (int64_t l = 0; l < L; ++l)
@@ -204,9 +225,16 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
     if (k == 0) add(dhf.data(), next.data(), N * d);
     else dh_out = std::move(next);
   }
-  const double ce_coef = ce.count ? gs / double(ce.count) : 0.0;
+  const double ce_coef = weighted ? gs : ce.count ? gs / double(ce.count) : 0.0;
   const double z_coef = ce.count ? gs * double(opt.z_loss) / double(ce.count) : 0.0;
   cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef, pool);
+  if (weighted) {  // row n of dL/dlogits times w_n (masked rows are zero already)
+    for (int64_t n = 0; n < N; ++n) {
+      S* row = logits_.data() + n * V;
+      const S wn = S(batch.label_weight[size_t(n)]);
+      for (int64_t v = 0; v < V; ++v) row[v] *= wn;
+    }
+  }
   linear_bwd(GemmPrecision::F32, &pool, dhf.data(), w.lm_head.g, logits_.data(), hf_.data(), w.lm_head.w, N, d, V);
   std::vector<S> dh(size_t(N * d), S(0));
   rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d, &pool);
