@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       frugal::bench_command(app),
       frugal::quantize_command(app),
       frugal::eval_command(app),
+      frugal::grpo_command(app),
       frugal::train_command(app),
   };
   try {

@@ -2,6 +2,7 @@
 // (random-weight) model run, and the command's files and errors.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,40 @@ TEST(EvalCommand, WritesRecordsAndRejectsBadProblems) {
   r = test::run_frugal("eval -m " + dir + " --problems " + problems + " --samples 0 -t 1");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("problems.jsonl:1: not valid JSON"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+TEST(GrpoCommand, TrainsResumesAndItsCheckpointEvaluates) {
+  test::TinyChatModel tiny(/*load=*/false);
+  const std::string dir = tiny.dir.string(), run = dir + "/rl";
+  const std::string common = " --task arithmetic --prompts 1 --group 2 --max-new-tokens 4 --format frugal -t 2";
+  test::CommandResult r = test::run_frugal("grpo -m " + dir + " -o " + run + " --steps 2" + common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("grpo step 2/2"), std::string::npos) << r.out;
+  r = test::run_frugal("grpo --resume " + run + " --steps 3" + common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resumed from " + run + "/checkpoints/step-00000002 at step 2"), std::string::npos) << r.out;
+  std::ifstream metrics(run + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"], ++lines);
+    EXPECT_GE(j["reward"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(lines, 3);
+  EXPECT_TRUE(std::filesystem::exists(run + "/grpo_reward.svg"));
+  r = test::run_frugal("eval -m " + run + "/checkpoints/step-00000003 --task arithmetic --n 1 --samples 0 "
+                       "--max-new-tokens 4 --format frugal -t 2");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = test::run_frugal("grpo -m " + dir + common);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no run folder: pass -o DIR"), std::string::npos) << r.out;
 }
 
 }  // namespace

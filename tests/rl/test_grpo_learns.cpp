@@ -1,0 +1,84 @@
+// GRPO end to end on a tiny random model: with a trivially verifiable reward
+// (the share of even token ids in the answer) the mean reward rises within a few
+// steps from a fixed seed; a run resumed from a checkpoint repeats the
+// uninterrupted run exactly.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../infer/tiny_chat_model.h"
+#include "rl/grpo_trainer.h"
+#include "train/checkpoint_io.h"
+#include "train/train_model.h"
+
+namespace frugal {
+namespace {
+
+Reward even_share(const TaskProblem&, const std::vector<int32_t>& completion, const std::string&, uint64_t) {
+  int even = 0;
+  for (int32_t t : completion) even += t % 2 == 0;
+  Reward r;
+  r.total = float(even) / float(completion.size());
+  r.correct = r.total > 0.5f;
+  return r;
+}
+
+struct GrpoFixture : ::testing::Test {
+  test::TinyChatModel tiny{/*load=*/true};
+  ThreadPool pool{2};
+  std::string run_dir = tiny.dir.string() + "/grpo-run";
+
+  std::unique_ptr<TrainModel> policy() {
+    auto m = train_model_create(tiny.model->config, {});
+    model_dir_load_params(m->params(), tiny.dir.string());
+    return m;
+  }
+  // Arithmetic prompts are the shortest (the byte-level test tokenizer makes
+  // every prompt byte a token).
+  GrpoOptions options(int64_t steps, int64_t updates) {
+    return GrpoOptions{.task = TaskKind::Arithmetic, .steps = steps, .prompts_per_step = 2, .group = 6,
+                       .max_new_tokens = 6, .seed = 11, .token = {.beta = 0.02f}, .updates_per_batch = updates,
+                       .ref_reset_every = 2,
+                       .lr = {.lr = 3e-3}, .checkpoint_every = 2, .run_dir = run_dir,
+                       .progress = {.enabled = false}};
+  }
+};
+
+TEST_F(GrpoFixture, RewardRisesOnATrivialTask) {
+  auto m = policy();
+  GrpoTrainer trainer(*m, *tiny.tokenizer, ChatFormat::Frugal, options(12, 1), pool, even_share);
+  std::vector<double> rewards;
+  for (int s = 0; s < 12; ++s) rewards.push_back(trainer.step().reward);
+  const double first = (rewards[0] + rewards[1] + rewards[2]) / 3, last = (rewards[9] + rewards[10] + rewards[11]) / 3;
+  std::printf("[ measured ] mean reward %.3f (steps 1-3) -> %.3f (steps 10-12)\n", first, last);
+  EXPECT_GT(last, first + 0.2);
+}
+
+TEST_F(GrpoFixture, ResumeRepeatsTheUninterruptedRun) {
+  std::vector<float> straight, resumed;
+  {
+    auto m = policy();
+    GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, options(3, 2), pool, even_share);
+    t.run();
+    for (const ParamTensor& p : m->params()) straight.insert(straight.end(), p.value, p.value + p.numel());
+  }
+  std::filesystem::remove_all(run_dir);
+  {
+    auto m = policy();
+    GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, options(2, 2), pool, even_share);
+    t.run();  // checkpoint at step 2
+  }
+  {
+    auto m = policy();  // fresh weights: everything must come from the checkpoint
+    GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, options(3, 2), pool, even_share);
+    t.resume_from(checkpoint_latest(run_dir));
+    EXPECT_EQ(t.steps_done(), 2);
+    t.run();
+    for (const ParamTensor& p : m->params()) resumed.insert(resumed.end(), p.value, p.value + p.numel());
+  }
+  ASSERT_EQ(straight.size(), resumed.size());
+  EXPECT_TRUE(straight == resumed) << "resumed weights differ from the uninterrupted run";
+}
+
+}  // namespace
+}  // namespace frugal
