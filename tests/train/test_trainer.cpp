@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../common/command.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "temp_dir.h"
@@ -96,6 +97,12 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
     EXPECT_EQ(svg.rfind("<svg", 0), 0u) << f;
     EXPECT_NE(svg.find("</svg>"), std::string::npos) << f;
   }
+  // Well-formed XML, as a browser needs it (parsed by Python's XML parser).
+  std::string files;
+  for (const char* f : {"loss.svg", "lr.svg", "max_vio.svg", "expert_load.svg", "mtp_loss.svg"}) files += " " + run / f;
+  const auto xml = test::run_command("/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; "
+                                     "[E.parse(f) for f in sys.argv[1:]]'" + files);
+  EXPECT_EQ(xml.code, 0) << xml.out;
   const std::string loss_svg = [&] { std::ifstream in(run / "loss.svg"); return std::string((std::istreambuf_iterator<char>(in)), {}); }();
   EXPECT_NE(loss_svg.find("<polyline"), std::string::npos);
   EXPECT_EQ(checkpoint_list(run.str()).size(), 6u);
