@@ -11,6 +11,7 @@
 // command line win over it. The run directory receives metrics.jsonl, the SVG
 // charts, train_config.json (every resolved setting) and checkpoints/step-N/,
 // each a Hugging Face model folder that `frugal run -m` loads.
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -70,6 +71,32 @@ void apply_json_config(CLI::App* sub, const std::string& path) {
   }
 }
 
+// `--resume`: the flags the run was started with (its train_config.json) fill
+// those not given now, so `frugal train --resume RUN` continues with the same
+// data, shape and schedule.
+void apply_recorded_args(CLI::App* sub, const std::string& resume) {
+  namespace fs = std::filesystem;
+  const fs::path run = fs::exists(fs::path(resume) / "checkpoints") ? fs::path(resume) : fs::path(resume).parent_path().parent_path();
+  const fs::path path = run / "train_config.json";
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("args") || !j["args"].is_object())
+    fail("{}: not a train_config.json written by frugal train (no \"args\" object)", path.string());
+  for (auto it = j["args"].begin(); it != j["args"].end(); ++it) {
+    if (it.key() == "--config" || it.key() == "--resume" || it.key() == "--out") continue;
+    CLI::Option* o = sub->get_option_no_throw(it.key());
+    if (!o || o->count() > 0 || !it->is_array()) continue;
+    try {
+      if (o->get_expected_min() == 0) o->add_result(std::string("true"));
+      else o->add_result(it->get<std::vector<std::string>>());
+      o->run_callback();
+    } catch (const std::exception& e) {
+      fail("{}: recorded {}: {}", path.string(), it.key(), e.what());
+    }
+  }
+}
+
 }  // namespace
 
 struct TrainArgs : TrainRunSettings {
@@ -79,6 +106,7 @@ struct TrainArgs : TrainRunSettings {
 
 int run_train(CLI::App* sub, TrainArgs& a) {
   if (!a.config_file.empty()) apply_json_config(sub, a.config_file);
+  if (!a.resume.empty()) apply_recorded_args(sub, a.resume);
   a.progress = !a.no_progress;
   json given = json::object();  // the settings as given, for the run's record
   for (CLI::Option* o : sub->get_options())
