@@ -45,6 +45,16 @@ TEST(BiasBalancer, SignRulePerLayer) {
   EXPECT_EQ(t.b_mtp, (std::vector<float>{0, 0, 0, 0}));
 }
 
+TEST(BiasBalancer, MtpLayersWhenTheModelReportsThem) {
+  Biases t;
+  BiasBalancer bb(t.params, t.cfg, {.gamma = 0.25});
+  EXPECT_EQ(bb.all_layers(), 3u);
+  bb.add_load({{3, 3, 3, 3}, {3, 3, 3, 3}, {0, 9, 1, 2}});  // main layers 1, 2, then the MTP layer (mean 3)
+  EXPECT_TRUE(bb.update(0));
+  EXPECT_EQ(t.b_mtp, (std::vector<float>{0.25f, -0.25f, 0.25f, 0.25f}));
+  EXPECT_EQ(t.b1, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
+}
+
 TEST(BiasBalancer, ZeroMeanUpdateKeepsTheSum) {
   Biases t;
   BiasBalancer bb(t.params, t.cfg, {.gamma = 0.01, .zero_mean = true});
