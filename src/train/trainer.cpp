@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -104,6 +105,12 @@ StepMetrics Trainer::train_step() {
   }
   m.lr = opt_.lr.at(step_);
   const AdamWStepStats as = adamw_.step(m.lr, opt_.clip, pool_);
+  if (!std::isfinite(as.grad_norm) || !std::isfinite(m.loss)) {
+    const std::string last = checkpoint_latest(opt_.run_dir);
+    fail("step {}: training diverged (loss {}, gradient norm {}); the weights were not updated. {}; "
+         "try a lower --lr, a longer --warmup or --clip 1",
+         step_ + 1, m.loss, as.grad_norm, last.empty() ? "No checkpoint was written yet" : "The last checkpoint is " + last);
+  }
   m.grad_norm = as.grad_norm;
   m.clip_scale = as.clip_scale;
   if (balancer_.layers() > 0) {  // V3 Sec. 2.1.2: the bias moves after each step

@@ -108,6 +108,17 @@ TEST(AdamW, MatchesNumpyReferenceOverSeveralSteps) {
   EXPECT_TRUE(adamw.exp_avg()[2].empty());
 }
 
+TEST(AdamW, NonFiniteGradientChangesNothing) {
+  std::vector<float> v = {1, 2, 3}, g = {0.5f, NAN, 0.5f};
+  std::vector<ParamTensor> params{{.name = "w", .shape = {3}, .value = v.data(), .grad = g.data(), .decay = true}};
+  ThreadPool pool(1);
+  AdamW adamw(params, {});
+  EXPECT_TRUE(std::isnan(adamw.step(0.1, 1.0, pool).grad_norm));
+  EXPECT_EQ(v, (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(adamw.steps_taken(), 0);
+  EXPECT_EQ(adamw.exp_avg()[0], (std::vector<float>{0, 0, 0}));
+}
+
 TEST(AdamW, ZeroGradClearsEveryGradient) {
   std::vector<float> v(10, 1.0f), g(10, 3.0f);
   std::vector<ParamTensor> params{{.name = "w", .shape = {10}, .value = v.data(), .grad = g.data()}};

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/command.h"
+#include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "temp_dir.h"
@@ -158,6 +159,44 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
   EXPECT_EQ(a.values_, b.values_);  // the router bias included
   // The balance rule was active (the toy's bias moved).
   EXPECT_NE(a.values_[2], std::vector<float>(size_t(test::ToyModel::kExperts), 0.0f));
+}
+
+// A model whose loss turns NaN at its 4th micro-batch: the run stops with a
+// message naming the step and the last checkpoint, the weights untouched.
+class NanAfter : public test::ToyModel {
+ public:
+  NanAfter() : ToyModel(kVocab, 8, 1) {}
+  LossStats forward_backward(const TrainBatch& b, const LossOptions& opt, ThreadPool& pool) override {
+    LossStats st = ToyModel::forward_backward(b, opt, pool);
+    if (++calls_ >= 4) {
+      params()[4].grad[0] = NAN;
+      st.loss = NAN;
+    }
+    return st;
+  }
+  int calls_ = 0;
+};
+
+TEST(Trainer, DivergenceStopsWithAClearMessage) {
+  test::TempDir run("trainer_nan");
+  NanAfter model;
+  PackedDataset data(bigram_docs(10), {.seq_len = 16});
+  ThreadPool pool(1);
+  TrainerOptions opt = options(run.str(), 10);
+  opt.accumulation = 1;
+  opt.checkpoint_every = 2;
+  Trainer t(model, data, opt, pool);
+  try {
+    t.run();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("step 4: training diverged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("step-00000002"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(t.step(), 3);
+  for (const auto& v : model.values_)
+    for (float x : v) ASSERT_TRUE(std::isfinite(x));
 }
 
 }  // namespace
