@@ -10,7 +10,7 @@
 #include "../common/command.h"
 #include "core/atomic_file.h"
 #include "core/npy.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 #include "train/adamw.h"
 
 namespace frugal {

@@ -19,7 +19,8 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/safetensors.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
+#include "run_files.h"
 #include "toy_model.h"
 #include "train/checkpoint_io.h"
 #include "train/train_state.h"
@@ -31,11 +32,6 @@ namespace fs = std::filesystem;
 using test::TempDir;
 using test::ToyModel;
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   TempDir dir("model_dir_f32");
   fs::create_directories(dir / "tok");
@@ -46,8 +42,8 @@ TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   // config.json is a valid config of the same model; the tokenizer files are copied.
   const ModelConfig cfg = config_load(dir / "out/config.json");
   EXPECT_EQ(config_to_json(cfg), config_to_json(a.config()));
-  EXPECT_EQ(slurp(dir / "out/tokenizer.json"), "{\"fake\": 1}");
-  EXPECT_EQ(slurp(dir / "out/tokenizer_config.json"), "{\"bos_token\": null}");
+  EXPECT_EQ(test::read_file(dir / "out/tokenizer.json"), "{\"fake\": 1}");
+  EXPECT_EQ(test::read_file(dir / "out/tokenizer_config.json"), "{\"bos_token\": null}");
   // The inference loader sees every tensor by its name, in F32.
   const Checkpoint ck(dir / "out");
   ASSERT_EQ(ck.size(), a.params().size());
@@ -190,7 +186,7 @@ TEST(CheckpointCommit, KeepsTheNewestNAndFindsTheLatest) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(fs::path(all[0]).filename(), "step-00000030");
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000040");
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/c.txt"), "40");
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/c.txt"), "40");
 }
 
 TEST(CheckpointCommit, AFailureBetweenFilesLeavesThePreviousCheckpoint) {
@@ -203,7 +199,7 @@ TEST(CheckpointCommit, AFailureBetweenFilesLeavesThePreviousCheckpoint) {
                Error);
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000005");
   EXPECT_EQ(checkpoint_list(run.str()).size(), 1u);
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/a.txt"), "five");
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/a.txt"), "five");
   // The next save clears the leftover partial folder.
   checkpoint_commit(run.str(), 6, [&](const std::string& d) { write_three_files(d, "six"); }, 3);
   for (const auto& e : fs::directory_iterator(run / "checkpoints"))
@@ -215,7 +211,7 @@ TEST(CheckpointCommit, AProcessKilledMidSaveLeavesThePreviousCheckpoint) {
   TempDir run("ckpt_kill");
   ToyModel a(16, 8, 1);
   checkpoint_commit(run.str(), 1, [&](const std::string& d) { model_dir_save(a.params(), a.config(), d, {}); }, 3);
-  const std::string before = slurp(checkpoint_latest(run.str()) + "/model.safetensors");
+  const std::string before = test::read_file(checkpoint_latest(run.str()) + "/model.safetensors");
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {  // the child dies by SIGKILL after the weights, before config.json is complete
@@ -232,7 +228,7 @@ TEST(CheckpointCommit, AProcessKilledMidSaveLeavesThePreviousCheckpoint) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000001");
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/model.safetensors"), before);
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/model.safetensors"), before);
   ToyModel b(16, 8, 5);
   model_dir_load_params(b.params(), checkpoint_latest(run.str()));
   EXPECT_EQ(b.values_, a.values_);

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/dispatch.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 #include "toy_mlp_model.h"
 #include "train/trainer.h"
 

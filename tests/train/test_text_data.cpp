@@ -8,7 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/chat_tokens.h"
 #include "train/text_data.h"

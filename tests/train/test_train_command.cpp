@@ -9,7 +9,7 @@
 
 #include "../common/command.h"
 #include "core/atomic_file.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 
 namespace frugal {
 namespace {

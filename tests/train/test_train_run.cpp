@@ -9,7 +9,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
+#include "run_files.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
 #include "toy_model.h"
@@ -21,19 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<json> read_metrics(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
 
 class TrainRun : public ::testing::Test {
  protected:
@@ -70,18 +58,18 @@ class TrainRun : public ::testing::Test {
 
 TEST_F(TrainRun, TrainsRecordsAndResumesFromACheckpointFolder) {
   train_run(settings(dir / "a", 20), toy, {{"--steps", {"20"}}});
-  const std::vector<json> ma = read_metrics(dir / "a/metrics.jsonl");
+  const std::vector<json> ma = test::read_metrics(dir / "a/metrics.jsonl");
   ASSERT_EQ(ma.size(), 20u);
   EXPECT_LT(ma[19]["main"].get<double>(), ma[0]["main"].get<double>());
   // Checkpoints at 6, 12, 18 and the end, each with the tokenizer beside the model.
   const std::vector<std::string> ckpts = checkpoint_list(dir / "a");
   ASSERT_EQ(ckpts.size(), 4u);
-  EXPECT_EQ(slurp(ckpts.back() + "/tokenizer.json"), slurp(dir / "tok/tokenizer.json"));
-  EXPECT_EQ(slurp(ckpts.back() + "/tokenizer_config.json"), slurp(dir / "tok/tokenizer_config.json"));
+  EXPECT_EQ(test::read_file(ckpts.back() + "/tokenizer.json"), test::read_file(dir / "tok/tokenizer.json"));
+  EXPECT_EQ(test::read_file(ckpts.back() + "/tokenizer_config.json"), test::read_file(dir / "tok/tokenizer_config.json"));
   const int64_t vocab = tokenizer_load_dir(dir / "tok").vocab_size();  // the tokenizer sets vocab_size
   EXPECT_GT(vocab, 256);
   EXPECT_EQ(config_load(ckpts.back() + "/config.json").vocab_size, vocab);
-  const json record = json::parse(slurp(dir / "a/train_config.json"));
+  const json record = json::parse(test::read_file(dir / "a/train_config.json"));
   EXPECT_EQ(record["args"]["--steps"][0], "20");
   EXPECT_EQ(record["settings"]["seq_len"], 24);
   EXPECT_EQ(record["model_config"]["vocab_size"], vocab);
@@ -91,21 +79,21 @@ TEST_F(TrainRun, TrainsRecordsAndResumesFromACheckpointFolder) {
   b.resume = ckpts[1];
   b.tokenizer.clear();  // the checkpoint carries its tokenizer
   train_run(b, toy, {});
-  const std::vector<json> mb = read_metrics(dir / "b/metrics.jsonl");
+  const std::vector<json> mb = test::read_metrics(dir / "b/metrics.jsonl");
   ASSERT_EQ(mb.size(), 8u);
   for (size_t i = 0; i < mb.size(); ++i) {
     EXPECT_EQ(mb[i]["step"], ma[12 + i]["step"]);
     EXPECT_EQ(mb[i]["loss"].get<double>(), ma[12 + i]["loss"].get<double>()) << "step " << 13 + i;
     EXPECT_EQ(mb[i]["expert_load"], ma[12 + i]["expert_load"]);
   }
-  EXPECT_EQ(slurp(checkpoint_latest(dir / "b") + "/model.safetensors"), slurp(ckpts.back() + "/model.safetensors"));
+  EXPECT_EQ(test::read_file(checkpoint_latest(dir / "b") + "/model.safetensors"), test::read_file(ckpts.back() + "/model.safetensors"));
 
   // Resume a run folder in place for more steps: its metrics continue.
   TrainRunSettings more = settings("", 24);
   more.resume = dir / "a";
   more.decay = 17;  // the schedule of the first 20 steps (decay = steps - warmup) kept
   train_run(more, toy, {});
-  const std::vector<json> mc = read_metrics(dir / "a/metrics.jsonl");
+  const std::vector<json> mc = test::read_metrics(dir / "a/metrics.jsonl");
   ASSERT_EQ(mc.size(), 24u);
   EXPECT_EQ(mc[19]["loss"], ma[19]["loss"]);
   EXPECT_EQ(mc[23]["step"], 24);

@@ -10,7 +10,8 @@
 #include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
+#include "run_files.h"
 #include "toy_model.h"
 #include "train/trainer.h"
 
@@ -53,14 +54,6 @@ TrainerOptions options(const std::string& run_dir, int64_t steps) {
           .progress = {.enabled = false}};
 }
 
-std::vector<json> read_metrics(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
 TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   test::TempDir run("trainer_learns");
   test::ToyModel model(kVocab, 8, 1);
@@ -70,7 +63,7 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   trainer.run();
   EXPECT_EQ(trainer.step(), 60);
 
-  const std::vector<json> m = read_metrics(run / "metrics.jsonl");
+  const std::vector<json> m = test::read_metrics(run / "metrics.jsonl");
   ASSERT_EQ(m.size(), 60u);
   for (size_t i = 0; i < m.size(); ++i) {
     EXPECT_EQ(m[i]["step"], int64_t(i + 1));
@@ -143,7 +136,7 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
   EXPECT_EQ(tb.step(), 10);
   tb.run();
 
-  const std::vector<json> ma = read_metrics(run_a / "metrics.jsonl"), mb = read_metrics(run_b / "metrics.jsonl");
+  const std::vector<json> ma = test::read_metrics(run_a / "metrics.jsonl"), mb = test::read_metrics(run_b / "metrics.jsonl");
   ASSERT_EQ(ma.size(), 30u);
   ASSERT_EQ(mb.size(), 30u);
   for (size_t i = 0; i < 30; ++i) {
