@@ -8,6 +8,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/dispatch.h"
 
 namespace frugal {
 
@@ -89,6 +90,7 @@ void fp8_fake_quant(const float* x, int64_t M, int64_t K, Fp8Tile tile, float* o
                     ThreadPool& pool) {
   FRUGAL_CHECK(tile.rows > 0 && tile.cols > 0, "fp8 tile {}x{}", tile.rows, tile.cols);
   if (M == 0 || K == 0) return;
+  if (kernel_impl() == KernelImpl::Ref) return fp8_fake_quant_ref(x, M, K, tile, out, scales);
   // Bands of tile rows per thread; a 128x1 tiling also splits over tile rows,
   // each thread scanning its 128 rows column by column.
   pool.parallel_for(fp8_tiles(M, tile.rows), [&](int64_t tr0, int64_t tr1, int) {
