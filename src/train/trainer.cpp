@@ -41,15 +41,29 @@ void Trainer::resume_from(const std::string& dir) {
   const nlohmann::json meta = train_state_load((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_);
   if (!meta.contains("step") || !meta.contains("data_position"))
     fail("{}: train state lacks 'step' or 'data_position'", dir);
+  // The position means the same stream only for the same documents, seed and
+  // row length (no other randomness is drawn during training).
+  if (meta.contains("data") && meta["data"] != data_identity())
+    fail("{}: the run was trained on other data ({}) than given now ({}); resume with the same --data, --seed, "
+         "--seq-len and validation split", dir, meta["data"].dump(), data_identity().dump());
   step_ = meta["step"].get<int64_t>();
   data_.seek({meta["data_position"].at("epoch").get<int64_t>(), meta["data_position"].at("row").get<int64_t>()});
   elapsed_s_ = meta.value("elapsed_s", 0.0);
   resumed_ = true;
 }
 
+nlohmann::json Trainer::data_identity() const {
+  return {{"seed", data_.options().seed},
+          {"seq_len", data_.options().seq_len},
+          {"train_documents", data_.train_documents()},
+          {"train_tokens", data_.train_tokens()},
+          {"validation_documents", data_.validation_documents()}};
+}
+
 std::string Trainer::save_checkpoint() {
   const nlohmann::json meta = {{"step", step_},
                                {"data_position", {{"epoch", data_.position().epoch}, {"row", data_.position().row}}},
+                               {"data", data_identity()},
                                {"elapsed_s", elapsed_s_}};
   return checkpoint_commit(opt_.run_dir, step_, [&](const std::string& dir) {
     model_dir_save(model_.params(), model_.config(), dir, opt_.save);

@@ -150,6 +150,17 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
     }
   }
   EXPECT_EQ(a.values_, b.values_);  // the router bias included
+
+  // Other data (here another seed) would make the saved position meaningless: refused.
+  test::ToyModel c(kVocab, 8, 77);
+  PackedDataset data_c(docs, {.seq_len = 16, .seed = 6, .val_docs = 3});
+  Trainer tc(c, data_c, options(run_b.str(), 30), pool);
+  try {
+    tc.resume_from(run_a / "checkpoints/step-00000010");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trained on other data"), std::string::npos) << e.what();
+  }
   // The balance rule was active (the toy's bias moved).
   EXPECT_NE(a.values_[2], std::vector<float>(size_t(test::ToyModel::kExperts), 0.0f));
 }
