@@ -82,7 +82,8 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
   const ChatFormat chat = !a.chat_format.empty() ? chat_format_parse(a.chat_format)
                         : tok.chat_template().empty() ? ChatFormat::Frugal
                                                       : chat_format_detect(tok.chat_template());
-  std::vector<Document> docs = documents_load(a.data, tok, {.chat_format = chat});
+  ThreadPool pool(a.threads);  // <= 0: one thread per core
+  std::vector<Document> docs = documents_load(a.data, tok, {.chat_format = chat, .pool = &pool});
   PackedDataset data(std::move(docs), {.seq_len = a.seq_len, .seed = a.seed, .val_fraction = a.val_fraction,
                                        .val_docs = a.val_docs, .pad_token = tok.eos_id() >= 0 ? tok.eos_id() : 0});
   std::fprintf(stderr, "train: %lld training documents (%lld tokens, %lld rows of %lld), %lld validation documents\n",
@@ -114,7 +115,6 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
       .run_dir = a.out,
       .progress = {.enabled = a.progress},
       .run_config = record};
-  ThreadPool pool(a.threads);  // <= 0: one thread per core
   Trainer trainer(*model, data, opt, pool);
   if (!resume_ckpt.empty()) {
     trainer.resume_from(resume_ckpt);
