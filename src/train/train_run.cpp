@@ -39,7 +39,10 @@ ModelConfig resolve_model_config(const TrainRunSettings& a, const Tokenizer& tok
     if (over.is_discarded() || !over.is_object()) fail("--set: expected a JSON object, got '{}'", a.set);
     cj.merge_patch(over);
   }
-  const ModelConfig cfg = config_from_json(cj, a.init.empty() ? "--like " + a.like : a.init + "/config.json");
+  ModelConfig cfg = config_from_json(cj, a.init.empty() ? "--like " + a.like : a.init + "/config.json");
+  // Training keeps fp32 master weights (a quantized --init folder is widened on load).
+  cfg.fp8_blocks = false;
+  cfg.packed_format = DType::F32;
   if (cfg.vocab_size < tok.vocab_size())
     fail("the model's vocab_size {} is smaller than the tokenizer's {} tokens: raise vocab_size (--set '{{\"vocab_size\": {}}}')",
          cfg.vocab_size, tok.vocab_size(), tok.vocab_size());
@@ -123,6 +126,5 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
   trainer.run();
   std::fprintf(stderr, "train: done; model in %s\n", checkpoint_latest(a.out).c_str());
 }
-
 
 }  // namespace frugal

@@ -58,6 +58,18 @@ TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   EXPECT_EQ(a.values_, b.values_);
 }
 
+TEST(ModelDir, SavedConfigHasNoQuantization) {
+  TempDir dir("model_dir_noquant");
+  ToyModel a(16, 8, 1);
+  ModelConfig fp8 = a.config();
+  fp8.fp8_blocks = true;  // e.g. the config of an fp8 --init folder
+  model_dir_save(a.params(), fp8, dir / "out", {});
+  const ModelConfig back = config_load(dir / "out/config.json");
+  EXPECT_FALSE(back.fp8_blocks);
+  EXPECT_EQ(back.packed_format, DType::F32);
+  EXPECT_EQ(test::read_file(dir / "out/config.json").find("quantization_config"), std::string::npos);
+}
+
 TEST(ModelDir, Bf16OptionRoundsToNearestEven) {
   TempDir dir("model_dir_bf16");
   ToyModel a(16, 8, 1), b(16, 8, 2);
