@@ -67,7 +67,8 @@ std::string Trainer::save_checkpoint() {
                                {"elapsed_s", elapsed_s_}};
   return checkpoint_commit(opt_.run_dir, step_, [&](const std::string& dir) {
     model_dir_save(model_.params(), model_.config(), dir, opt_.save);
-    train_state_save((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_, meta);
+    train_state_save((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_, meta,
+                     {.master_weights = opt_.save.dtype != SavedDType::F32});
   }, opt_.keep_checkpoints);
 }
 

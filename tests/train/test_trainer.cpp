@@ -107,8 +107,16 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   EXPECT_EQ(ck.size(), model.params().size());
 }
 
-TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
+class TrainerResume : public ::testing::TestWithParam<SavedDType> {};
+
+// With the model files in bf16 the train state carries the fp32 master weights.
+TEST_P(TrainerResume, RepeatsTheUninterruptedRunBitForBit) {
   test::TempDir run_a("trainer_resume_a"), run_b("trainer_resume_b");
+  auto options = [&](const std::string& dir, int64_t steps) {
+    TrainerOptions o = ::frugal::options(dir, steps);
+    o.save.dtype = GetParam();
+    return o;
+  };
   const auto docs = bigram_docs(30);
   const PackOptions pack{.seq_len = 16, .seed = 5, .val_docs = 3};
   ThreadPool pool(2);
@@ -150,6 +158,10 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
     }
   }
   EXPECT_EQ(a.values_, b.values_);  // the router bias included
+  if (GetParam() == SavedDType::BF16) {  // the model files really are bf16
+    const Checkpoint ck(checkpoint_latest(run_a.str()));
+    EXPECT_EQ(ck.get("lm_head.weight").dtype, DType::BF16);
+  }
 
   // Other data (here another seed) would make the saved position meaningless: refused.
   test::ToyModel c(kVocab, 8, 77);
@@ -164,6 +176,9 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
   // The balance rule was active (the toy's bias moved).
   EXPECT_NE(a.values_[2], std::vector<float>(size_t(test::ToyModel::kExperts), 0.0f));
 }
+
+INSTANTIATE_TEST_SUITE_P(SavedAs, TrainerResume, ::testing::Values(SavedDType::F32, SavedDType::BF16),
+                         [](const auto& info) { return info.param == SavedDType::F32 ? "f32" : "bf16"; });
 
 // A model whose loss turns NaN at its 4th micro-batch: the run stops with a
 // message naming the step and the last checkpoint, the weights untouched.
