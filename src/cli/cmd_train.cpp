@@ -118,6 +118,7 @@ int run_train(CLI::App* sub, TrainArgs& a) {
 Command train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* s = app.add_subcommand("train", "Train a DeepSeek-V3-architecture model (MLA, MoE with bias balancing, MTP, FP8)");
+  s->option_defaults()->always_capture_default();  // --help shows each default
   s->add_option("--config", a->config_file, "JSON file of settings (keys: these long flags without --); flags win");
   // Model
   s->add_option("--like", a->like, std::string("Model shape preset: ") + synth_preset_names());
