@@ -13,42 +13,19 @@
 // each a Hugging Face model folder that `frugal run -m` loads.
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "model/config.h"
 #include "model/synth.h"
-#include "tokenizer/chat_format.h"
-#include "tokenizer/tokenizer.h"
-#include "train/checkpoint_io.h"
-#include "train/text_data.h"
+#include "train/train_run.h"
 #include "train/trainable_factory.h"
-#include "train/trainer.h"
 
 namespace frugal {
 
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct TrainArgs {
-  std::string config_file, like = "tiny", set, init, tokenizer, chat_format, out, resume, save_dtype = "f32";
-  std::vector<std::string> data;
-  int64_t seq_len = 256, batch = 8, accum = 1, steps = 1000;
-  double lr = 1e-3, min_lr = -1, warmup = 0, constant = -1, decay = -1;
-  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, clip = 1.0;
-  double mtp_lambda = 0.3, balance_alpha = 1e-4, z_loss = 0;
-  double bias_gamma = 0.001;
-  int64_t bias_gamma_zero_from = -1, bias_accumulate = 1;
-  bool bias_zero_mean = false, fp8 = false, no_progress = false;
-  double init_std = 0.02, val_fraction = 0.0;
-  int64_t val_docs = 0, eval_every = 0, eval_batches = 0, checkpoint_every = 0, keep_checkpoints = 3;
-  uint64_t seed = 0;
-  int threads = 0;
-};
 
 // Fills every option that the command line left unset from the JSON config.
 void apply_json_config(CLI::App* sub, const std::string& path) {
@@ -94,107 +71,54 @@ void apply_json_config(CLI::App* sub, const std::string& path) {
   }
 }
 
-ModelConfig resolve_model_config(const TrainArgs& a, const Tokenizer& tok, json& record) {
-  json cj;
-  if (!a.init.empty()) {
-    const std::string p = (fs::path(a.init) / "config.json").string();
-    std::ifstream in(p);
-    if (!in) fail("--init {}: no config.json there (expected a Hugging Face model folder)", a.init);
-    cj = json::parse(in, nullptr, false);
-    if (cj.is_discarded()) fail("{}: not valid JSON", p);
-  } else {
-    cj = synth_preset(a.like);
-    cj["vocab_size"] = tok.vocab_size();  // the tokenizer decides, unless --set says otherwise
+// `--resume`: the flags the run was started with (its train_config.json) fill
+// those not given now, so `frugal train --resume RUN` continues with the same
+// data, shape and schedule.
+void apply_recorded_args(CLI::App* sub, const std::string& resume) {
+  namespace fs = std::filesystem;
+  const fs::path run = fs::exists(fs::path(resume) / "checkpoints") ? fs::path(resume) : fs::path(resume).parent_path().parent_path();
+  const fs::path path = run / "train_config.json";
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("args") || !j["args"].is_object())
+    fail("{}: not a train_config.json written by frugal train (no \"args\" object)", path.string());
+  for (auto it = j["args"].begin(); it != j["args"].end(); ++it) {
+    if (it.key() == "--config" || it.key() == "--resume" || it.key() == "--out") continue;
+    CLI::Option* o = sub->get_option_no_throw(it.key());
+    if (!o || o->count() > 0 || !it->is_array()) continue;
+    try {
+      if (o->get_expected_min() == 0) o->add_result(std::string("true"));
+      else o->add_result(it->get<std::vector<std::string>>());
+      o->run_callback();
+    } catch (const std::exception& e) {
+      fail("{}: recorded {}: {}", path.string(), it.key(), e.what());
+    }
   }
-  if (!a.set.empty()) {
-    const json over = json::parse(a.set, nullptr, false);
-    if (over.is_discarded() || !over.is_object()) fail("--set: expected a JSON object, got '{}'", a.set);
-    cj.merge_patch(over);
-  }
-  const ModelConfig cfg = config_from_json(cj, a.init.empty() ? "--like " + a.like : a.init + "/config.json");
-  if (cfg.vocab_size < tok.vocab_size())
-    fail("the model's vocab_size {} is smaller than the tokenizer's {} tokens: raise vocab_size (--set '{{\"vocab_size\": {}}}')",
-         cfg.vocab_size, tok.vocab_size(), tok.vocab_size());
-  if (cfg.bos_token_id >= 0 && tok.bos_id() >= 0 && cfg.bos_token_id != tok.bos_id())
-    fail("config bos_token_id {} differs from the tokenizer's BOS id {}", cfg.bos_token_id, tok.bos_id());
-  record["model_config"] = config_to_json(cfg);
-  return cfg;
-}
-
-int run_train(CLI::App* sub, TrainArgs& a) {
-  if (!a.config_file.empty()) apply_json_config(sub, a.config_file);
-  // Resuming: the run folder (or one of its checkpoints) supplies the model and tokenizer.
-  std::string resume_ckpt;
-  if (!a.resume.empty()) {
-    resume_ckpt = fs::exists(fs::path(a.resume) / "checkpoints") ? checkpoint_latest(a.resume) : a.resume;
-    if (resume_ckpt.empty() || !fs::exists(fs::path(resume_ckpt) / "train_state.safetensors"))
-      fail("--resume {}: no checkpoint there (expected a run folder with checkpoints/step-N or a step-N folder)", a.resume);
-    if (a.out.empty()) a.out = fs::exists(fs::path(a.resume) / "checkpoints") ? a.resume : fs::path(resume_ckpt).parent_path().parent_path().string();
-    if (a.init.empty()) a.init = resume_ckpt;
-  }
-  if (a.out.empty()) fail("no run folder: pass -o DIR (metrics, charts and checkpoints are written there)");
-  if (a.data.empty()) fail("no training data: pass --data FILE (text, or .jsonl with \"text\" or \"messages\"), as often as needed");
-  const std::string tok_dir = !a.tokenizer.empty() ? a.tokenizer : a.init;
-  if (tok_dir.empty())
-    fail("no tokenizer: pass --tokenizer DIR (a folder with tokenizer.json, e.g. from `frugal tokenizer-train`) or --init DIR");
-  const Tokenizer tok = tokenizer_load_dir(tok_dir);
-
-  json record = {{"args", json::object()}};
-  for (CLI::Option* o : sub->get_options())
-    if (o->count() > 0 && o->get_name() != "--help") record["args"][o->get_name()] = o->results();
-  const ModelConfig cfg = resolve_model_config(a, tok, record);
-
-  const ChatFormat chat = !a.chat_format.empty() ? chat_format_parse(a.chat_format)
-                        : tok.chat_template().empty() ? ChatFormat::Frugal
-                                                      : chat_format_detect(tok.chat_template());
-  std::vector<Document> docs = documents_load(a.data, tok, {.chat_format = chat});
-  PackedDataset data(std::move(docs), {.seq_len = a.seq_len, .seed = a.seed, .val_fraction = a.val_fraction,
-                                       .val_docs = a.val_docs, .pad_token = tok.eos_id() >= 0 ? tok.eos_id() : 0});
-  std::fprintf(stderr, "train: %lld training documents (%lld tokens, %lld rows of %lld), %lld validation documents\n",
-               (long long)data.train_documents(), (long long)data.train_tokens(), (long long)data.rows_per_epoch(),
-               (long long)a.seq_len, (long long)data.validation_documents());
-
-  const std::unique_ptr<Trainable> model = trainable_create(
-      cfg, {.seed = a.seed, .init_std = float(a.init_std), .fp8 = a.fp8, .seq_len = a.seq_len, .batch_rows = a.batch});
-  if (!a.init.empty() && resume_ckpt.empty()) model_dir_load_params(model->params(), a.init);
-
-  const int64_t warmup = int64_t(a.warmup), constant = a.constant >= 0 ? int64_t(a.constant) : 0;
-  const int64_t decay = a.decay >= 0 ? int64_t(a.decay) : std::max<int64_t>(0, a.steps - warmup - constant);
-  TrainerOptions opt{
-      .steps = a.steps,
-      .batch_size = a.batch,
-      .accumulation = a.accum,
-      .lr = {.lr = a.lr, .warmup_steps = warmup, .constant_steps = constant, .decay_steps = decay,
-             .min_lr = a.min_lr >= 0 ? a.min_lr : 0.1 * a.lr},
-      .adamw = {.beta1 = float(a.beta1), .beta2 = float(a.beta2), .weight_decay = float(a.weight_decay)},
-      .clip = a.clip,
-      .loss = {.mtp_lambda = float(a.mtp_lambda), .balance_alpha = float(a.balance_alpha), .z_loss = float(a.z_loss)},
-      .balance = {.gamma = a.bias_gamma, .gamma_zero_from = a.bias_gamma_zero_from, .zero_mean = a.bias_zero_mean,
-                  .accumulate_steps = a.bias_accumulate},
-      .eval_every = a.eval_every,
-      .eval_batches = a.eval_batches,
-      .checkpoint_every = a.checkpoint_every,
-      .keep_checkpoints = int(a.keep_checkpoints),
-      .save = {.dtype = a.save_dtype == "bf16" ? SavedDType::BF16 : SavedDType::F32, .tokenizer_dir = tok_dir},
-      .run_dir = a.out,
-      .progress = {.enabled = !a.no_progress},
-      .run_config = record};
-  ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
-  Trainer trainer(*model, data, opt, pool);
-  if (!resume_ckpt.empty()) {
-    trainer.resume_from(resume_ckpt);
-    std::fprintf(stderr, "train: resumed from %s at step %lld\n", resume_ckpt.c_str(), (long long)trainer.step());
-  }
-  trainer.run();
-  std::fprintf(stderr, "train: done; model in %s\n", checkpoint_latest(a.out).c_str());
-  return 0;
 }
 
 }  // namespace
 
+struct TrainArgs : TrainRunSettings {
+  std::string config_file;
+  bool no_progress = false;
+};
+
+int run_train(CLI::App* sub, TrainArgs& a) {
+  if (!a.config_file.empty()) apply_json_config(sub, a.config_file);
+  if (!a.resume.empty()) apply_recorded_args(sub, a.resume);
+  a.progress = !a.no_progress;
+  json given = json::object();  // the settings as given, for the run's record
+  for (CLI::Option* o : sub->get_options())
+    if (o->count() > 0 && o->get_name() != "--help") given[o->get_name()] = o->results();
+  train_run(a, trainable_create, given);
+  return 0;
+}
+
 Command train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* s = app.add_subcommand("train", "Train a DeepSeek-V3-architecture model (MLA, MoE with bias balancing, MTP, FP8)");
+  s->option_defaults()->always_capture_default();  // --help shows each default
   s->add_option("--config", a->config_file, "JSON file of settings (keys: these long flags without --); flags win");
   // Model
   s->add_option("--like", a->like, std::string("Model shape preset: ") + synth_preset_names());

@@ -32,7 +32,8 @@ inline int64_t fp8_tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile
 
 // x: row-major [M, K]; out: [M, K] (may be x itself) = decode(encode(x * s)) / s
 // with s the tile's scale; scales (optional, may be null): [fp8_tiles(M, rows),
-// fp8_tiles(K, cols)] row-major, the s of each tile.
+// fp8_tiles(K, cols)] row-major, the s of each tile. FRUGAL_KERNELS=ref runs
+// the reference instead (the results are identical).
 void fp8_fake_quant(const float* x, int64_t M, int64_t K, Fp8Tile tile, float* out, float* scales,
                     ThreadPool& pool);
 // The plain reference: one thread, the exact conversions of core/dtype.h.

@@ -61,6 +61,7 @@ AdamWStepStats AdamW::step(double lr, double clip, ThreadPool& pool) {
                params_.size());
   AdamWStepStats st;
   st.grad_norm = grad_global_norm(params_, pool);
+  if (!std::isfinite(st.grad_norm)) return st;
   // torch.nn.utils.clip_grad_norm_: scale = clip / (norm + 1e-6), applied when < 1.
   if (clip > 0 && st.grad_norm > clip) st.clip_scale = clip / (st.grad_norm + 1e-6);
   ++t_;

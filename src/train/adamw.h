@@ -53,7 +53,9 @@ class AdamW {
 
   // One step: clip the global norm to `clip` (<= 0: no clipping), update every
   // tensor with a gradient except router biases. Gradients are left as they were
-  // (call zero_grad() before the next accumulation).
+  // (call zero_grad() before the next accumulation). A non-finite gradient norm
+  // (NaN / inf somewhere) changes nothing, not even the step count: the caller
+  // sees it in the returned grad_norm.
   AdamWStepStats step(double lr, double clip, ThreadPool& pool);
   void zero_grad(ThreadPool& pool);
 

@@ -22,7 +22,10 @@ BiasBalancer::BiasBalancer(std::vector<ParamTensor>& params, const ModelConfig& 
     : opt_(opt) {
   if (opt.accumulate_steps < 1) fail("bias balance: accumulate_steps must be >= 1 (got {})", opt.accumulate_steps);
   for (ParamTensor& p : params)
-    if (p.router_bias && p.layer < cfg.num_hidden_layers) biases_.push_back(&p);
+    if (p.router_bias) {
+      biases_.push_back(&p);
+      main_layers_ += p.layer < cfg.num_hidden_layers;
+    }
   std::stable_sort(biases_.begin(), biases_.end(), [](const ParamTensor* a, const ParamTensor* b) { return a->layer < b->layer; });
   pending_.resize(biases_.size());
   for (size_t l = 0; l < biases_.size(); ++l) pending_[l].assign(size_t(biases_[l]->numel()), 0);
@@ -33,9 +36,10 @@ double BiasBalancer::gamma_at(int64_t step) const {
 }
 
 void BiasBalancer::add_load(const std::vector<std::vector<int64_t>>& expert_load) {
-  FRUGAL_CHECK(expert_load.size() == biases_.size(), "expert_load has {} MoE layers, the model {} router biases",
-               expert_load.size(), biases_.size());
-  for (size_t l = 0; l < biases_.size(); ++l) {
+  FRUGAL_CHECK(expert_load.size() == main_layers_ || expert_load.size() == biases_.size(),
+               "expert_load has {} MoE layers, the model {} router biases ({} in the main model)", expert_load.size(),
+               biases_.size(), main_layers_);
+  for (size_t l = 0; l < expert_load.size(); ++l) {
     FRUGAL_CHECK(expert_load[l].size() == pending_[l].size(), "layer {}: {} expert loads for {} experts", l,
                  expert_load[l].size(), pending_[l].size());
     for (size_t i = 0; i < pending_[l].size(); ++i) pending_[l][i] += expert_load[l][i];

@@ -9,9 +9,10 @@
 // over `accumulate_steps` steps before one update (tiny batches give noisy counts).
 // gamma is 0.001 in V3 and 0 near the end of training (`gamma_zero_from`).
 //
-// The rule applies to the router biases of the main model's MoE layers, which are
-// what LossStats::expert_load reports, in layer order; MTP modules' routers (if
-// any) keep their biases.
+// The rule applies to the router biases in layer order. LossStats::expert_load
+// reports the main model's MoE layers; a model that also reports its MTP
+// modules' MoE layers (numbered after the main ones) gets those balanced too,
+// otherwise the MTP routers keep their biases.
 #pragma once
 
 #include <cstdint>
@@ -34,25 +35,27 @@ double max_violation(const std::vector<int64_t>& load);
 
 class BiasBalancer {
  public:
-  // Finds the router-bias tensors (ParamTensor::router_bias) of the main model's
-  // layers (layer < num_hidden_layers), in layer order.
+  // Finds the router-bias tensors (ParamTensor::router_bias), in layer order.
   BiasBalancer(std::vector<ParamTensor>& params, const ModelConfig& cfg, const BiasBalanceOptions& opt);
 
   double gamma_at(int64_t step) const;
-  // Adds one step's loads ([MoE layer][expert], as in LossStats) to the sums.
+  // Adds one step's loads ([MoE layer][expert], as in LossStats: the main
+  // model's layers, optionally followed by the MTP modules') to the sums.
   void add_load(const std::vector<std::vector<int64_t>>& expert_load);
   // Called after optimizer step `step` (0-based): once accumulate_steps loads have
   // been added, updates the biases with gamma_at(step) and clears the sums.
   // Returns whether the biases were updated.
   bool update(int64_t step);
 
-  size_t layers() const { return biases_.size(); }
+  size_t layers() const { return main_layers_; }   // MoE layers of the main model
+  size_t all_layers() const { return biases_.size(); }
   // The sums not yet applied and how many steps they hold (train state).
   std::vector<std::vector<int64_t>>& pending_load() { return pending_; }
   int64_t& pending_steps() { return pending_steps_; }
 
  private:
   std::vector<ParamTensor*> biases_;
+  size_t main_layers_ = 0;
   BiasBalanceOptions opt_;
   std::vector<std::vector<int64_t>> pending_;
   int64_t pending_steps_ = 0;

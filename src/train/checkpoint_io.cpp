@@ -66,7 +66,10 @@ void model_dir_save(const std::vector<ParamTensor>& params, const ModelConfig& c
       }
     }
   }, kShardBytes);
-  nlohmann::json cj = config_to_json(cfg);
+  ModelConfig plain = cfg;  // the weights written here are float: no quantization_config
+  plain.fp8_blocks = false;
+  plain.packed_format = DType::F32;
+  nlohmann::json cj = config_to_json(plain);
   cj["torch_dtype"] = dt == DType::F32 ? "float32" : "bfloat16";
   write_file_atomic((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
   if (!opt.tokenizer_dir.empty())

@@ -56,6 +56,7 @@ class PackedDataset {
   // The validation rows, B per batch (the last batch may have fewer rows).
   std::vector<TrainBatch> validation_batches(int64_t B) const;
 
+  const PackOptions& options() const { return opt_; }
   int64_t rows_per_epoch() const { return rows_per_epoch_; }
   int64_t train_documents() const { return int64_t(train_.size()); }
   int64_t validation_documents() const { return int64_t(val_.size()); }

@@ -136,7 +136,7 @@ std::string svg_heat_map(const SvgHeatMap& m) {
   for (size_t r = 0; r < rows; ++r)
     if (rows <= 32 || r % (rows / 16) == 0)
       out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6,
-                         kTop + (double(r) + 0.5) * ch + 4, r);
+                         kTop + (double(r) + 0.5) * ch + 4, r < m.row_labels.size() ? escape(m.row_labels[r]) : std::to_string(r));
   if (!m.x_values.empty()) {
     const double x0 = m.x_values.front(), x1 = m.x_values.back();
     for (double t : ticks(x0, x1, 6)) {

@@ -24,6 +24,7 @@ struct SvgHeatMap {
   std::string title, x_label, y_label;
   std::vector<std::vector<double>> cells;  // [row (y, drawn top to bottom)][column (x)]
   std::vector<double> x_values;            // the x of each column, for the axis ticks
+  std::vector<std::string> row_labels;     // one per row (default: the row index)
 };
 std::string svg_heat_map(const SvgHeatMap& map);
 

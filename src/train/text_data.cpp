@@ -1,8 +1,10 @@
 #include "train/text_data.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -72,13 +74,25 @@ Document document_from_chat(const std::vector<ChatMessage>& messages, const Toke
   return d;
 }
 
+namespace {
+
+// One document still to tokenize, and where it came from (for errors).
+struct PendingDocument {
+  std::string text;
+  std::optional<std::vector<ChatMessage>> messages;
+  std::string where;  // "file" or "file:line"
+};
+
+}  // namespace
+
 std::vector<Document> documents_load(const std::vector<std::string>& paths, const Tokenizer& tok,
                                      const DocumentLoadOptions& opt) {
-  std::vector<Document> docs;
+  // Read and validate serially (errors name the first bad line), tokenize in parallel.
+  std::vector<PendingDocument> pending;
   for (const std::string& path : paths) {
     const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
     if (!jsonl) {
-      docs.push_back(document_from_text(read_all(path), tok, opt));
+      pending.push_back({read_all(path), std::nullopt, path});
       continue;
     }
     std::ifstream in(path);
@@ -88,22 +102,38 @@ std::vector<Document> documents_load(const std::vector<std::string>& paths, cons
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) fail("{}:{}: not a JSON object", path, n);
+      const std::string where = fmt::format("{}:{}", path, n);
       if (auto t = j.find("text"); t != j.end()) {
-        if (!t->is_string()) fail("{}:{}: \"text\" must be a string", path, n);
-        docs.push_back(document_from_text(t->get<std::string>(), tok, opt));
+        if (!t->is_string()) fail("{}: \"text\" must be a string", where);
+        pending.push_back({t->get<std::string>(), std::nullopt, where});
       } else if (auto m = j.find("messages"); m != j.end()) {
-        std::vector<ChatMessage> messages;
         try {
-          messages = chat_messages_from_json(*m);
+          pending.push_back({{}, chat_messages_from_json(*m), where});
         } catch (const Error& e) {
-          fail("{}:{}: {}", path, n, e.what());
+          fail("{}: {}", where, e.what());
         }
-        docs.push_back(document_from_chat(messages, tok, opt));
       } else {
-        fail("{}:{}: expected a \"text\" string or a \"messages\" array", path, n);
+        fail("{}: expected a \"text\" string or a \"messages\" array", where);
       }
     }
   }
+  std::vector<Document> docs(pending.size());
+  std::vector<std::string> errors(pending.size());
+  auto tokenize = [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      PendingDocument& p = pending[size_t(i)];
+      try {  // exceptions must not leave a pool thread
+        docs[size_t(i)] = p.messages ? document_from_chat(*p.messages, tok, opt) : document_from_text(p.text, tok, opt);
+      } catch (const std::exception& e) {
+        errors[size_t(i)] = p.where + ": " + e.what();
+      }
+      p = {};  // the text is no longer needed
+    }
+  };
+  if (opt.pool) opt.pool->parallel_for(int64_t(pending.size()), tokenize);
+  else tokenize(0, int64_t(pending.size()), 0);
+  for (const std::string& e : errors)
+    if (!e.empty()) fail("{}", e);
   return docs;
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
 #include "train/packed_data.h"
@@ -26,9 +27,11 @@ namespace frugal {
 struct DocumentLoadOptions {
   ChatFormat chat_format = ChatFormat::Frugal;
   bool add_eos = true;  // plain documents end with EOS (when the tokenizer has one)
+  ThreadPool* pool = nullptr;  // tokenize documents on these threads (null: the caller's only)
 };
 
 // Throws frugal::Error naming the file and line of anything it cannot read.
+// The documents come out in file and line order whatever the thread count.
 std::vector<Document> documents_load(const std::vector<std::string>& paths, const Tokenizer& tok,
                                      const DocumentLoadOptions& opt);
 

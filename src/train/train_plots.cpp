@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "core/atomic_file.h"
 #include "train/svg_chart.h"
 
@@ -55,12 +57,15 @@ void train_plots_write(const std::string& run_dir, const std::vector<StepMetrics
   // Rows: (layer, expert); columns: bins of steps; cell: the expert's share of
   // the layer's routed tokens in that bin.
   SvgHeatMap heat{.title = "expert load (share of the layer's tokens)", .x_label = "step",
-                  .y_label = "expert (layers stacked)"};
+                  .y_label = "MoE layer L, expert E"};
   if (!h.empty() && !h.back().expert_load.empty()) {
     const auto& shape = h.back().expert_load;
     const size_t bins = std::min(h.size(), kMaxHeatColumns);
     for (size_t l = 0; l < shape.size(); ++l)
-      for (size_t e = 0; e < shape[l].size(); ++e) heat.cells.emplace_back(bins, 0.0);
+      for (size_t e = 0; e < shape[l].size(); ++e) {
+        heat.cells.emplace_back(bins, 0.0);
+        heat.row_labels.push_back(shape.size() > 1 ? fmt::format("L{} E{}", l, e) : fmt::format("E{}", e));
+      }
     std::vector<double> totals(bins * shape.size(), 0.0);
     for (size_t i = 0; i < h.size(); ++i) {
       const size_t bin = i * bins / h.size();

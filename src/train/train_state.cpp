@@ -12,8 +12,10 @@ constexpr const char* kMetaKey = "frugal_train_state";
 }
 
 void train_state_save(const std::string& path, const std::vector<ParamTensor>& params, AdamW& adamw,
-                      BiasBalancer& balancer, const nlohmann::json& trainer) {
+                      BiasBalancer& balancer, const nlohmann::json& trainer, const TrainStateOptions& opt) {
   std::vector<TensorToWrite> tensors;
+  if (opt.master_weights)
+    for (const ParamTensor& p : params) tensors.push_back({{"master." + p.name, DType::F32, {p.numel()}}, p.value});
   for (size_t k = 0; k < params.size(); ++k) {
     if (adamw.exp_avg()[k].empty()) continue;
     const std::vector<int64_t> shape{int64_t(adamw.exp_avg()[k].size())};
@@ -45,6 +47,8 @@ nlohmann::json train_state_load(const std::string& path, const std::vector<Param
            dtype_name(t->second.dtype), n * dtype_size(dt), dtype_name(dt));
     std::memcpy(out, t->second.data, t->second.nbytes);
   };
+  for (const ParamTensor& p : params)
+    if (f.tensors().count("master." + p.name)) copy("master." + p.name, p.value, size_t(p.numel()), DType::F32);
   for (size_t k = 0; k < params.size(); ++k) {
     if (adamw.exp_avg()[k].empty()) continue;
     copy("exp_avg." + params[k].name, adamw.exp_avg()[k].data(), adamw.exp_avg()[k].size(), DType::F32);

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -40,19 +41,34 @@ void Trainer::resume_from(const std::string& dir) {
   const nlohmann::json meta = train_state_load((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_);
   if (!meta.contains("step") || !meta.contains("data_position"))
     fail("{}: train state lacks 'step' or 'data_position'", dir);
+  // The position means the same stream only for the same documents, seed and
+  // row length (no other randomness is drawn during training).
+  if (meta.contains("data") && meta["data"] != data_identity())
+    fail("{}: the run was trained on other data ({}) than given now ({}); resume with the same --data, --seed, "
+         "--seq-len and validation split", dir, meta["data"].dump(), data_identity().dump());
   step_ = meta["step"].get<int64_t>();
   data_.seek({meta["data_position"].at("epoch").get<int64_t>(), meta["data_position"].at("row").get<int64_t>()});
   elapsed_s_ = meta.value("elapsed_s", 0.0);
   resumed_ = true;
 }
 
+nlohmann::json Trainer::data_identity() const {
+  return {{"seed", data_.options().seed},
+          {"seq_len", data_.options().seq_len},
+          {"train_documents", data_.train_documents()},
+          {"train_tokens", data_.train_tokens()},
+          {"validation_documents", data_.validation_documents()}};
+}
+
 std::string Trainer::save_checkpoint() {
   const nlohmann::json meta = {{"step", step_},
                                {"data_position", {{"epoch", data_.position().epoch}, {"row", data_.position().row}}},
+                               {"data", data_identity()},
                                {"elapsed_s", elapsed_s_}};
   return checkpoint_commit(opt_.run_dir, step_, [&](const std::string& dir) {
     model_dir_save(model_.params(), model_.config(), dir, opt_.save);
-    train_state_save((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_, meta);
+    train_state_save((fs::path(dir) / kTrainStateFile).string(), model_.params(), adamw_, balancer_, meta,
+                     {.master_weights = opt_.save.dtype != SavedDType::F32});
   }, opt_.keep_checkpoints);
 }
 
@@ -104,6 +120,12 @@ StepMetrics Trainer::train_step() {
   }
   m.lr = opt_.lr.at(step_);
   const AdamWStepStats as = adamw_.step(m.lr, opt_.clip, pool_);
+  if (!std::isfinite(as.grad_norm) || !std::isfinite(m.loss)) {
+    const std::string last = checkpoint_latest(opt_.run_dir);
+    fail("step {}: training diverged (loss {}, gradient norm {}); the weights were not updated. {}; "
+         "try a lower --lr, a longer --warmup or --clip 1",
+         step_ + 1, m.loss, as.grad_norm, last.empty() ? "No checkpoint was written yet" : "The last checkpoint is " + last);
+  }
   m.grad_norm = as.grad_norm;
   m.clip_scale = as.clip_scale;
   if (balancer_.layers() > 0) {  // V3 Sec. 2.1.2: the bias moves after each step

@@ -58,6 +58,7 @@ class Trainer {
 
  private:
   StepMetrics train_step();
+  nlohmann::json data_identity() const;  // what makes a data position mean the same stream
 
   Trainable& model_;
   PackedDataset& data_;

@@ -10,7 +10,7 @@
 #include "../common/command.h"
 #include "core/atomic_file.h"
 #include "core/npy.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 #include "train/adamw.h"
 
 namespace frugal {
@@ -106,6 +106,17 @@ TEST(AdamW, MatchesNumpyReferenceOverSeveralSteps) {
   EXPECT_EQ(values[2], bias0);  // router bias untouched
   EXPECT_EQ(adamw.steps_taken(), int64_t(lrs.size()));
   EXPECT_TRUE(adamw.exp_avg()[2].empty());
+}
+
+TEST(AdamW, NonFiniteGradientChangesNothing) {
+  std::vector<float> v = {1, 2, 3}, g = {0.5f, NAN, 0.5f};
+  std::vector<ParamTensor> params{{.name = "w", .shape = {3}, .value = v.data(), .grad = g.data(), .decay = true}};
+  ThreadPool pool(1);
+  AdamW adamw(params, {});
+  EXPECT_TRUE(std::isnan(adamw.step(0.1, 1.0, pool).grad_norm));
+  EXPECT_EQ(v, (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(adamw.steps_taken(), 0);
+  EXPECT_EQ(adamw.exp_avg()[0], (std::vector<float>{0, 0, 0}));
 }
 
 TEST(AdamW, ZeroGradClearsEveryGradient) {

@@ -10,13 +10,17 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/command.h"
+
 #include "core/atomic_file.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/npy.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/safetensors.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
+#include "run_files.h"
 #include "toy_model.h"
 #include "train/checkpoint_io.h"
 #include "train/train_state.h"
@@ -28,11 +32,6 @@ namespace fs = std::filesystem;
 using test::TempDir;
 using test::ToyModel;
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   TempDir dir("model_dir_f32");
   fs::create_directories(dir / "tok");
@@ -43,8 +42,8 @@ TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   // config.json is a valid config of the same model; the tokenizer files are copied.
   const ModelConfig cfg = config_load(dir / "out/config.json");
   EXPECT_EQ(config_to_json(cfg), config_to_json(a.config()));
-  EXPECT_EQ(slurp(dir / "out/tokenizer.json"), "{\"fake\": 1}");
-  EXPECT_EQ(slurp(dir / "out/tokenizer_config.json"), "{\"bos_token\": null}");
+  EXPECT_EQ(test::read_file(dir / "out/tokenizer.json"), "{\"fake\": 1}");
+  EXPECT_EQ(test::read_file(dir / "out/tokenizer_config.json"), "{\"bos_token\": null}");
   // The inference loader sees every tensor by its name, in F32.
   const Checkpoint ck(dir / "out");
   ASSERT_EQ(ck.size(), a.params().size());
@@ -57,6 +56,18 @@ TEST(ModelDir, SavesAHuggingFaceFolderAndLoadsItBackExactly) {
   EXPECT_NE(a.values_[0], b.values_[0]);
   model_dir_load_params(b.params(), dir / "out");
   EXPECT_EQ(a.values_, b.values_);
+}
+
+TEST(ModelDir, SavedConfigHasNoQuantization) {
+  TempDir dir("model_dir_noquant");
+  ToyModel a(16, 8, 1);
+  ModelConfig fp8 = a.config();
+  fp8.fp8_blocks = true;  // e.g. the config of an fp8 --init folder
+  model_dir_save(a.params(), fp8, dir / "out", {});
+  const ModelConfig back = config_load(dir / "out/config.json");
+  EXPECT_FALSE(back.fp8_blocks);
+  EXPECT_EQ(back.packed_format, DType::F32);
+  EXPECT_EQ(test::read_file(dir / "out/config.json").find("quantization_config"), std::string::npos);
 }
 
 TEST(ModelDir, Bf16OptionRoundsToNearestEven) {
@@ -108,6 +119,40 @@ TEST(ModelDir, MissingOrMisshapenTensorsAreClearErrors) {
   EXPECT_THROW(model_dir_load_params(extra, dir / "out"), Error);
 }
 
+// What training writes is what inference reads: a synthetic tiny V3 checkpoint
+// (MLA, MoE, MTP) taken in as a ParamTensor list and saved again gives the
+// same logits through `frugal logits`, MTP head included.
+TEST(ModelDir, InferenceLoadsASavedModelAsTheOriginal) {
+  TempDir dir("model_dir_inference");
+  auto r = test::run_frugal("synth --like tiny --dtype f32 --seed 3 -o " + dir / "orig");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const ModelConfig cfg = config_load(dir / "orig/config.json");
+  std::vector<ParamTensor> params;
+  std::vector<std::vector<float>> values;
+  {
+    const Checkpoint ck(dir / "orig");
+    for (const auto& [name, t] : ck.tensors()) {
+      params.push_back({.name = name, .shape = t->shape});
+      values.emplace_back(size_t(t->numel()));
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) params[i].value = values[i].data();
+  model_dir_load_params(params, dir / "orig");
+  model_dir_save(params, cfg, dir / "saved", {});
+  const std::string tokens = " --tokens '0 17 300 5 99 511 42' --attn naive -t 1";
+  r = test::run_frugal("logits -m " + dir / "orig" + tokens + " --out " + dir / "a.npy" + " --mtp-out " + dir / "a_mtp.npy");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = test::run_frugal("logits -m " + dir / "saved" + tokens + " --out " + dir / "b.npy" + " --mtp-out " + dir / "b_mtp.npy");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The same f32 weights through the same kernels: the same logits, bit for bit.
+  for (const char* f : {"a.npy", "a_mtp.npy"}) {
+    const NpyArray a = npy_read(dir / f), b = npy_read(dir / (std::string("b") + (f + 1)));
+    ASSERT_EQ(a.shape, b.shape) << f;
+    EXPECT_GE(a.numel(), 6 * 512);
+    EXPECT_TRUE(a.bytes == b.bytes) << f << ": logits differ";
+  }
+}
+
 TEST(TrainState, RoundTripsMomentsBalanceSumsAndTrainerJson) {
   TempDir dir("train_state");
   ToyModel a(16, 8, 1);
@@ -153,7 +198,7 @@ TEST(CheckpointCommit, KeepsTheNewestNAndFindsTheLatest) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(fs::path(all[0]).filename(), "step-00000030");
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000040");
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/c.txt"), "40");
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/c.txt"), "40");
 }
 
 TEST(CheckpointCommit, AFailureBetweenFilesLeavesThePreviousCheckpoint) {
@@ -166,7 +211,7 @@ TEST(CheckpointCommit, AFailureBetweenFilesLeavesThePreviousCheckpoint) {
                Error);
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000005");
   EXPECT_EQ(checkpoint_list(run.str()).size(), 1u);
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/a.txt"), "five");
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/a.txt"), "five");
   // The next save clears the leftover partial folder.
   checkpoint_commit(run.str(), 6, [&](const std::string& d) { write_three_files(d, "six"); }, 3);
   for (const auto& e : fs::directory_iterator(run / "checkpoints"))
@@ -178,7 +223,7 @@ TEST(CheckpointCommit, AProcessKilledMidSaveLeavesThePreviousCheckpoint) {
   TempDir run("ckpt_kill");
   ToyModel a(16, 8, 1);
   checkpoint_commit(run.str(), 1, [&](const std::string& d) { model_dir_save(a.params(), a.config(), d, {}); }, 3);
-  const std::string before = slurp(checkpoint_latest(run.str()) + "/model.safetensors");
+  const std::string before = test::read_file(checkpoint_latest(run.str()) + "/model.safetensors");
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {  // the child dies by SIGKILL after the weights, before config.json is complete
@@ -195,7 +240,7 @@ TEST(CheckpointCommit, AProcessKilledMidSaveLeavesThePreviousCheckpoint) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   EXPECT_EQ(checkpoint_latest(run.str()), run / "checkpoints/step-00000001");
-  EXPECT_EQ(slurp(checkpoint_latest(run.str()) + "/model.safetensors"), before);
+  EXPECT_EQ(test::read_file(checkpoint_latest(run.str()) + "/model.safetensors"), before);
   ToyModel b(16, 8, 5);
   model_dir_load_params(b.params(), checkpoint_latest(run.str()));
   EXPECT_EQ(b.values_, a.values_);

@@ -8,7 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/chat_tokens.h"
 #include "train/text_data.h"
@@ -76,6 +76,27 @@ TEST(TextData, ConversationsAreMaskedToAssistantTurns) {
   PackedDataset data({d}, {.seq_len = int64_t(d.tokens.size())});
   const TrainBatch b = data.next_batch(1);
   for (size_t t = 0; t + 1 < d.tokens.size(); ++t) EXPECT_EQ(b.labels[t] >= 0, d.target[t + 1] == 1) << t;
+}
+
+TEST(TextData, ThreadsGiveTheSameDocumentsInOrder) {
+  test::TempDir dir("text_data_threads");
+  const Tokenizer tok = trained_tokenizer();
+  std::string jsonl;
+  for (int i = 0; i < 60; ++i)
+    jsonl += i % 3 ? nlohmann::json{{"text", "Document " + std::to_string(i) + ": the answer is " + std::to_string(i * 7)}}.dump() + "\n"
+                   : nlohmann::json{{"messages", {{{"role", "user"}, {"content", "What is " + std::to_string(i) + "?"}},
+                                                  {{"role", "assistant"}, {"content", std::to_string(i)}}}}}.dump() + "\n";
+  write_file_atomic(dir / "many.jsonl", jsonl);
+  const std::vector<Document> serial = documents_load({dir / "many.jsonl"}, tok, {});
+  ThreadPool pool(3);
+  const std::vector<Document> parallel = documents_load({dir / "many.jsonl"}, tok, {.pool = &pool});
+  ASSERT_EQ(serial.size(), 60u);
+  ASSERT_EQ(parallel.size(), 60u);
+  for (size_t i = 0; i < 60; ++i) {
+    EXPECT_EQ(parallel[i].tokens, serial[i].tokens) << i;
+    EXPECT_EQ(parallel[i].target, serial[i].target) << i;
+  }
+  EXPECT_NE(tok.decode(serial[59].tokens).find("Document 59"), std::string::npos);
 }
 
 TEST(TextData, BadLinesNameTheFileAndLine) {

@@ -5,10 +5,11 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "../common/command.h"
 #include "core/atomic_file.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
 
 namespace frugal {
 namespace {
@@ -80,6 +81,27 @@ TEST_F(TrainCommand, JsonConfigSuppliesSettingsAndFlagsWin) {
   // The flag wins over the JSON value.
   EXPECT_NE(train("--config " + dir / "run.json" + " --seq-len 32").find("rows of 32"), std::string::npos);
   EXPECT_NE(train("--config " + dir / "run.json" + " --set '{\"vocab_size\": 10}'").find("vocab_size 10 is smaller"), std::string::npos);
+}
+
+// --resume RUN takes the flags RUN was started with from its train_config.json;
+// flags given now win.
+TEST_F(TrainCommand, ResumeReusesTheRecordedFlags) {
+  // A run folder as a crashed run leaves it: one checkpoint (a model folder with
+  // a train state beside it) and the record of the flags.
+  const auto synth = run_frugal("synth --like tiny --dtype f32 -o " + dir / "run/checkpoints/step-00000005");
+  ASSERT_EQ(synth.code, 0) << synth.out;
+  write_file_atomic(dir / "run/checkpoints/step-00000005/train_state.safetensors", "x");
+  write_file_atomic(dir / "run/train_config.json",
+                    nlohmann::json{{"args", {{"--tokenizer", {dir / "tok"}}, {"--data", {dir / "corpus.txt", dir / "chat.jsonl"}},
+                                             {"--seq-len", {"16"}}, {"--fp8", {""}}, {"--out", {"elsewhere"}}}}}.dump());
+  std::string out = train("--resume " + dir / "run");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("3 training documents"), std::string::npos) << out;
+  EXPECT_NE(out.find("rows of 16"), std::string::npos) << out;
+  // The crashed run's train state is damaged: named, nothing trained.
+  EXPECT_NE(out.find("train_state.safetensors: truncated"), std::string::npos) << out;
+  out = train("--resume " + dir / "run/checkpoints/step-00000005 --seq-len 32");
+  EXPECT_NE(out.find("rows of 32"), std::string::npos) << out;
 }
 
 }  // namespace

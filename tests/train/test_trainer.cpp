@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../common/command.h"
+#include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
-#include "temp_dir.h"
+#include "../common/temp_dir.h"
+#include "run_files.h"
 #include "toy_model.h"
 #include "train/trainer.h"
 
@@ -51,14 +54,6 @@ TrainerOptions options(const std::string& run_dir, int64_t steps) {
           .progress = {.enabled = false}};
 }
 
-std::vector<json> read_metrics(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
 TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   test::TempDir run("trainer_learns");
   test::ToyModel model(kVocab, 8, 1);
@@ -68,7 +63,7 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   trainer.run();
   EXPECT_EQ(trainer.step(), 60);
 
-  const std::vector<json> m = read_metrics(run / "metrics.jsonl");
+  const std::vector<json> m = test::read_metrics(run / "metrics.jsonl");
   ASSERT_EQ(m.size(), 60u);
   for (size_t i = 0; i < m.size(); ++i) {
     EXPECT_EQ(m[i]["step"], int64_t(i + 1));
@@ -96,6 +91,12 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
     EXPECT_EQ(svg.rfind("<svg", 0), 0u) << f;
     EXPECT_NE(svg.find("</svg>"), std::string::npos) << f;
   }
+  // Well-formed XML, as a browser needs it (parsed by Python's XML parser).
+  std::string files;
+  for (const char* f : {"loss.svg", "lr.svg", "max_vio.svg", "expert_load.svg", "mtp_loss.svg"}) files += " " + run / f;
+  const auto xml = test::run_command("/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; "
+                                     "[E.parse(f) for f in sys.argv[1:]]'" + files);
+  EXPECT_EQ(xml.code, 0) << xml.out;
   const std::string loss_svg = [&] { std::ifstream in(run / "loss.svg"); return std::string((std::istreambuf_iterator<char>(in)), {}); }();
   EXPECT_NE(loss_svg.find("<polyline"), std::string::npos);
   EXPECT_EQ(checkpoint_list(run.str()).size(), 6u);
@@ -106,8 +107,16 @@ TEST(Trainer, ToyModelLearnsAndTheRunIsRecorded) {
   EXPECT_EQ(ck.size(), model.params().size());
 }
 
-TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
+class TrainerResume : public ::testing::TestWithParam<SavedDType> {};
+
+// With the model files in bf16 the train state carries the fp32 master weights.
+TEST_P(TrainerResume, RepeatsTheUninterruptedRunBitForBit) {
   test::TempDir run_a("trainer_resume_a"), run_b("trainer_resume_b");
+  auto options = [&](const std::string& dir, int64_t steps) {
+    TrainerOptions o = ::frugal::options(dir, steps);
+    o.save.dtype = GetParam();
+    return o;
+  };
   const auto docs = bigram_docs(30);
   const PackOptions pack{.seq_len = 16, .seed = 5, .val_docs = 3};
   ThreadPool pool(2);
@@ -135,7 +144,7 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
   EXPECT_EQ(tb.step(), 10);
   tb.run();
 
-  const std::vector<json> ma = read_metrics(run_a / "metrics.jsonl"), mb = read_metrics(run_b / "metrics.jsonl");
+  const std::vector<json> ma = test::read_metrics(run_a / "metrics.jsonl"), mb = test::read_metrics(run_b / "metrics.jsonl");
   ASSERT_EQ(ma.size(), 30u);
   ASSERT_EQ(mb.size(), 30u);
   for (size_t i = 0; i < 30; ++i) {
@@ -149,8 +158,64 @@ TEST(Trainer, ResumeRepeatsTheUninterruptedRunBitForBit) {
     }
   }
   EXPECT_EQ(a.values_, b.values_);  // the router bias included
+  if (GetParam() == SavedDType::BF16) {  // the model files really are bf16
+    const Checkpoint ck(checkpoint_latest(run_a.str()));
+    EXPECT_EQ(ck.get("lm_head.weight").dtype, DType::BF16);
+  }
+
+  // Other data (here another seed) would make the saved position meaningless: refused.
+  test::ToyModel c(kVocab, 8, 77);
+  PackedDataset data_c(docs, {.seq_len = 16, .seed = 6, .val_docs = 3});
+  Trainer tc(c, data_c, options(run_b.str(), 30), pool);
+  try {
+    tc.resume_from(run_a / "checkpoints/step-00000010");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trained on other data"), std::string::npos) << e.what();
+  }
   // The balance rule was active (the toy's bias moved).
   EXPECT_NE(a.values_[2], std::vector<float>(size_t(test::ToyModel::kExperts), 0.0f));
+}
+
+INSTANTIATE_TEST_SUITE_P(SavedAs, TrainerResume, ::testing::Values(SavedDType::F32, SavedDType::BF16),
+                         [](const auto& info) { return info.param == SavedDType::F32 ? "f32" : "bf16"; });
+
+// A model whose loss turns NaN at its 4th micro-batch: the run stops with a
+// message naming the step and the last checkpoint, the weights untouched.
+class NanAfter : public test::ToyModel {
+ public:
+  NanAfter() : ToyModel(kVocab, 8, 1) {}
+  LossStats forward_backward(const TrainBatch& b, const LossOptions& opt, ThreadPool& pool) override {
+    LossStats st = ToyModel::forward_backward(b, opt, pool);
+    if (++calls_ >= 4) {
+      params()[4].grad[0] = NAN;
+      st.loss = NAN;
+    }
+    return st;
+  }
+  int calls_ = 0;
+};
+
+TEST(Trainer, DivergenceStopsWithAClearMessage) {
+  test::TempDir run("trainer_nan");
+  NanAfter model;
+  PackedDataset data(bigram_docs(10), {.seq_len = 16});
+  ThreadPool pool(1);
+  TrainerOptions opt = options(run.str(), 10);
+  opt.accumulation = 1;
+  opt.checkpoint_every = 2;
+  Trainer t(model, data, opt, pool);
+  try {
+    t.run();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("step 4: training diverged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("step-00000002"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(t.step(), 3);
+  for (const auto& v : model.values_)
+    for (float x : v) ASSERT_TRUE(std::isfinite(x));
 }
 
 }  // namespace
