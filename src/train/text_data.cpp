@@ -74,6 +74,17 @@ Document document_from_chat(const std::vector<ChatMessage>& messages, const Toke
   return d;
 }
 
+Document document_from_prompt_completion(const std::string& prompt, const std::string& completion, const Tokenizer& tok) {
+  Document d;
+  append_piece(d, tok, prompt, false);
+  append_piece(d, tok, completion, true);
+  if (tok.eos_id() >= 0) {
+    d.tokens.push_back(tok.eos_id());
+    d.target.push_back(1);
+  }
+  return d;
+}
+
 namespace {
 
 // One document still to tokenize, and where it came from (for errors).
@@ -81,6 +92,7 @@ struct PendingDocument {
   std::string text;
   std::optional<std::vector<ChatMessage>> messages;
   std::string where;  // "file" or "file:line"
+  std::optional<std::string> completion;  // {"prompt": text, "completion": ...}
 };
 
 }  // namespace
@@ -106,6 +118,11 @@ std::vector<Document> documents_load(const std::vector<std::string>& paths, cons
       if (auto t = j.find("text"); t != j.end()) {
         if (!t->is_string()) fail("{}: \"text\" must be a string", where);
         pending.push_back({t->get<std::string>(), std::nullopt, where});
+      } else if (auto pr = j.find("prompt"); pr != j.end()) {
+        auto c = j.find("completion");
+        if (!pr->is_string() || c == j.end() || !c->is_string())
+          fail("{}: \"prompt\" and \"completion\" must both be strings", where);
+        pending.push_back({pr->get<std::string>(), std::nullopt, where, c->get<std::string>()});
       } else if (auto m = j.find("messages"); m != j.end()) {
         try {
           pending.push_back({{}, chat_messages_from_json(*m), where});
@@ -113,7 +130,7 @@ std::vector<Document> documents_load(const std::vector<std::string>& paths, cons
           fail("{}: {}", where, e.what());
         }
       } else {
-        fail("{}: expected a \"text\" string or a \"messages\" array", where);
+        fail("{}: expected a \"text\" string, a \"messages\" array or \"prompt\" + \"completion\" strings", where);
       }
     }
   }
@@ -123,7 +140,9 @@ std::vector<Document> documents_load(const std::vector<std::string>& paths, cons
     for (int64_t i = begin; i < end; ++i) {
       PendingDocument& p = pending[size_t(i)];
       try {  // exceptions must not leave a pool thread
-        docs[size_t(i)] = p.messages ? document_from_chat(*p.messages, tok, opt) : document_from_text(p.text, tok, opt);
+        docs[size_t(i)] = p.messages     ? document_from_chat(*p.messages, tok, opt)
+                          : p.completion ? document_from_prompt_completion(p.text, *p.completion, tok)
+                                         : document_from_text(p.text, tok, opt);
       } catch (const std::exception& e) {
         errors[size_t(i)] = p.where + ": " + e.what();
       }

@@ -3,6 +3,10 @@
 //    document) or {"messages": [...]} (a conversation in the OpenAI shape,
 //    rendered with the model's chat format; only the assistant turns are loss
 //    targets, each including the end-of-turn token that teaches the model to stop);
+//    or {"prompt": "...", "completion": "..."} (text already in the model's
+//    format, e.g. a rendered chat prompt that opened "<think>" and the reasoning +
+//    answer after it: only the completion and the EOS after it are targets; the
+//    way to train reasoning, which chat formats drop from earlier turns);
 //  - any other file: its whole content is one plain document.
 // A plain document is BOS + text (+ EOS when add_eos); a conversation's BOS
 // comes from its chat format.
@@ -36,6 +40,7 @@ std::vector<Document> documents_load(const std::vector<std::string>& paths, cons
                                      const DocumentLoadOptions& opt);
 
 Document document_from_text(const std::string& text, const Tokenizer& tok, const DocumentLoadOptions& opt);
+Document document_from_prompt_completion(const std::string& prompt, const std::string& completion, const Tokenizer& tok);
 // Throws frugal::Error when the format cannot render the conversation turn by turn.
 Document document_from_chat(const std::vector<ChatMessage>& messages, const Tokenizer& tok, const DocumentLoadOptions& opt);
 

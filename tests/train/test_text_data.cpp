@@ -99,6 +99,27 @@ TEST(TextData, ThreadsGiveTheSameDocumentsInOrder) {
   EXPECT_NE(tok.decode(serial[59].tokens).find("Document 59"), std::string::npos);
 }
 
+// Reasoning traces: the rendered prompt (which opened <think>) is context, the
+// completion and the EOS after it are the targets.
+TEST(TextData, PromptCompletionPairsTargetTheCompletion) {
+  test::TempDir dir("text_data_pc");
+  const Tokenizer tok = trained_tokenizer();
+  const std::string prompt = std::string(chat_tokens::kBos) + std::string(chat_tokens::kUser) + "What is six times seven?" +
+                             std::string(chat_tokens::kAssistant) + "<think>\n";
+  const std::string completion = "six sevens\n</think>\n\n<answer>42</answer>";
+  write_file_atomic(dir / "pc.jsonl", nlohmann::json{{"prompt", prompt}, {"completion", completion}}.dump() + "\n");
+  const std::vector<Document> docs = documents_load({dir / "pc.jsonl"}, tok, {});
+  ASSERT_EQ(docs.size(), 1u);
+  const Document& d = docs[0];
+  ASSERT_EQ(d.tokens.size(), d.target.size());
+  EXPECT_EQ(tok.decode(d.tokens), prompt + completion + std::string(chat_tokens::kEos));
+  std::vector<int32_t> context, targets;
+  for (size_t i = 0; i < d.tokens.size(); ++i) (d.target[i] ? targets : context).push_back(d.tokens[i]);
+  EXPECT_EQ(tok.decode(context), prompt);
+  EXPECT_EQ(tok.decode(targets), completion + std::string(chat_tokens::kEos));
+  EXPECT_EQ(d.tokens.front(), tok.bos_id());  // the prompt's BOS text is the BOS token
+}
+
 TEST(TextData, BadLinesNameTheFileAndLine) {
   test::TempDir dir("text_data_errors");
   const Tokenizer tok = trained_tokenizer();
@@ -114,7 +135,10 @@ TEST(TextData, BadLinesNameTheFileAndLine) {
     return std::string("no error");
   };
   EXPECT_NE(message("bad.jsonl").find("bad.jsonl:2: not a JSON object"), std::string::npos) << message("bad.jsonl");
-  EXPECT_NE(message("nofield.jsonl").find("nofield.jsonl:1: expected a \"text\" string or a \"messages\" array"), std::string::npos);
+  EXPECT_NE(message("nofield.jsonl").find("nofield.jsonl:1: expected a \"text\" string, a \"messages\" array"), std::string::npos);
+  write_file_atomic(dir / "halfpair.jsonl", "{\"prompt\": \"x\"}\n");
+  EXPECT_NE(message("halfpair.jsonl").find("halfpair.jsonl:1: \"prompt\" and \"completion\" must both be strings"),
+            std::string::npos) << message("halfpair.jsonl");
   EXPECT_NE(message("badrole.jsonl").find("badrole.jsonl:1:"), std::string::npos) << message("badrole.jsonl");
   EXPECT_NE(message("missing.txt").find("cannot read"), std::string::npos);
 }
