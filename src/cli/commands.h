@@ -27,6 +27,7 @@ Command chat_command(CLI::App& app);
 Command quantize_command(CLI::App& app);
 Command eval_command(CLI::App& app);
 Command grpo_command(CLI::App& app);
+Command corpus_command(CLI::App& app);
 Command train_command(CLI::App& app);
 
 // Shared flag helpers.

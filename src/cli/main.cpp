@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       frugal::quantize_command(app),
       frugal::eval_command(app),
       frugal::grpo_command(app),
+      frugal::corpus_command(app),
       frugal::train_command(app),
   };
   try {
