@@ -19,9 +19,10 @@ void add(S* y, const S* x, int64_t n) {
 void check_batch(const TrainBatch& b, const ModelConfig& c) {
   const size_t n = size_t(b.B * b.T);
   if (b.B <= 0 || b.T <= 0) fail("training batch of {} x {} tokens: both must be positive", b.B, b.T);
-  if (b.tokens.size() != n || b.labels.size() != n || (!b.doc.empty() && b.doc.size() != n))
-    fail("training batch {} x {}: tokens / labels / doc hold {} / {} / {} values, {} expected", b.B, b.T,
-         b.tokens.size(), b.labels.size(), b.doc.size(), n);
+  if (b.tokens.size() != n || b.labels.size() != n || (!b.doc.empty() && b.doc.size() != n) ||
+      (!b.label_weight.empty() && b.label_weight.size() != n))
+    fail("training batch {} x {}: tokens / labels / doc / label_weight hold {} / {} / {} / {} values, {} expected",
+         b.B, b.T, b.tokens.size(), b.labels.size(), b.doc.size(), b.label_weight.size(), n);
   for (size_t i = 0; i < n; ++i) {
     if (b.tokens[i] < 0 || b.tokens[i] >= c.vocab_size)
       fail("token id {} at batch position {} is outside the vocabulary [0, {})", b.tokens[i], i, c.vocab_size);
@@ -122,7 +123,7 @@ void TrainCore<S>::mtp_fwd(int64_t k, const TrainBatch& batch, bool backward, Th
   rmsnorm_fwd(sized(m.hn, Nk * d).data(), d, sized(m.hn_rstd, Nk).data(), m.h.data(), d, mw.shared_head_norm.w, Nk,
               d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(m.logits, Nk * V).data(), m.hn.data(), w.lm_head.w, Nk, d, V);
-  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, backward, pool);
+  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, {.to_probs = backward}, pool);
   m.count = ce.count;
   m.loss = ce.count ? ce.loss / double(ce.count) : 0.0;
 }
@@ -135,7 +136,7 @@ void TrainCore<S>::mtp_bwd(int64_t k, const LossOptions& opt, std::vector<S>& dh
   const int64_t B = B_, Tk = m.T, Nk = B * Tk, d = cfg.hidden_size, V = cfg.vocab_size;
   const double D = double(cfg.num_nextn_predict_layers), gs = opt.grad_scale;
   const double ce_coef = m.count ? gs * double(opt.mtp_lambda) / D / double(m.count) : 0.0;
-  cross_entropy_bwd(m.logits.data(), m.targets.data(), m.lse.data(), Nk, V, ce_coef, 0.0, pool);
+  cross_entropy_bwd(m.logits.data(), m.targets.data(), m.lse.data(), Nk, V, ce_coef, 0.0, nullptr, pool);
   std::vector<S> dhn(size_t(Nk * d), S(0));
   linear_bwd(GemmPrecision::F32, &pool, dhn.data(), w.lm_head.g, m.logits.data(), m.hn.data(), w.lm_head.w, Nk, d, V);
   // dh_out holds the next module's gradient of h^k (or zeros): add the head's.
@@ -167,12 +168,19 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   for (int64_t l = 0; l < L; ++l) layer_fwd(w.layers[size_t(l)], h_.data(), layers_[size_t(l)], B, T, pool);
   rmsnorm_fwd(sized(hf_, N * d).data(), d, sized(hf_rstd_, N).data(), h_.data(), d, w.norm.w, N, d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(logits_, N * V).data(), hf_.data(), w.lm_head.w, N, d, V);
-  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_, backward, pool);
+  LossStats st;
+  const bool weighted = !batch.label_weight.empty();
+  if (opt.target_logprobs) st.target_logprob.resize(size_t(N));
+  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_,
+                                      {.to_probs = backward,
+                                       .weights = weighted ? batch.label_weight.data() : nullptr,
+                                       .target_logprob = opt.target_logprobs ? st.target_logprob.data() : nullptr},
+                                      pool);
   for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, backward, pool);
 
-  LossStats st;
   st.tokens = ce.count;
-  st.main = ce.count ? ce.loss / double(ce.count) : 0.0;
+  // With label weights (GRPO) the main loss is their weighted sum, else the mean.
+  st.main = weighted ? ce.weighted : ce.count ? ce.loss / double(ce.count) : 0.0;
   st.z = ce.count ? ce.z / double(ce.count) : 0.0;
   for (const MtpActs<S>& m : mtp_) st.mtp += D ? m.loss / double(D) : 0.0;
   for (int64_t l = 0; l < L; ++l)
@@ -204,9 +212,10 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
     if (k == 0) add(dhf.data(), next.data(), N * d);
     else dh_out = std::move(next);
   }
-  const double ce_coef = ce.count ? gs / double(ce.count) : 0.0;
+  const double ce_coef = weighted ? gs : ce.count ? gs / double(ce.count) : 0.0;
   const double z_coef = ce.count ? gs * double(opt.z_loss) / double(ce.count) : 0.0;
-  cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef, pool);
+  cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef,
+                    weighted ? batch.label_weight.data() : nullptr, pool);
   linear_bwd(GemmPrecision::F32, &pool, dhf.data(), w.lm_head.g, logits_.data(), hf_.data(), w.lm_head.w, N, d, V);
   std::vector<S> dh(size_t(N * d), S(0));
   rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d, &pool);

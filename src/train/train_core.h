@@ -4,7 +4,8 @@
 //
 //   L = L_main + lambda / D sum_k L_k + alpha L_bal + z_coef L_z
 //
-//  - L_main: next-token cross-entropy, mean over targets != -1;
+//  - L_main: next-token cross-entropy, mean over targets != -1; with
+//    TrainBatch::label_weight (GRPO) the weighted sum sum_t w_t CE_t instead;
 //  - L_k (MTP depth k = 1..D, V3 Sec. 2.2): module k at position i reads
 //    h^{k-1}_i (k = 1: the main model's FINAL-NORMED state, as inference's
 //    mtp_fwd; k > 1: module k-1's block output) and the embedding of token

@@ -7,7 +7,6 @@ namespace frugal {
 namespace {
 
 void check_trainable(const ModelConfig& c, const TrainModelOptions& opt) {
-  if (opt.fp8) fail("FP8 training is not implemented yet: train in fp32 (drop --fp8)");
   if (c.fp8_blocks || c.packed_format != DType::F32)
     fail("training needs an unquantized model config (found quantization_config)");
   if (c.qk_rope_head_dim % 2 != 0) fail("qk_rope_head_dim {} must be even (RoPE rotates pairs)", c.qk_rope_head_dim);
@@ -24,7 +23,8 @@ void check_trainable(const ModelConfig& c, const TrainModelOptions& opt) {
 }  // namespace
 
 TrainModel::TrainModel(const ModelConfig& cfg, const TrainModelOptions& opt)
-    : core_(std::make_unique<train::TrainCore<float>>(cfg, train::GemmPrecision::F32)) {
+    : core_(std::make_unique<train::TrainCore<float>>(cfg, opt.fp8 ? train::GemmPrecision::FP8
+                                                                    : train::GemmPrecision::F32)) {
   train::param_init(core_->layout, core_->values.data(), opt.seed, opt.init_std);
   for (const train::ParamSlot& s : core_->layout.slots) {
     params_.push_back(ParamTensor{.name = s.name,

@@ -3,10 +3,12 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/fp8_linear.h"
 
 namespace frugal::train {
 
@@ -64,22 +66,38 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t M, int64_t Nc, int64_t K, 
   pool->parallel_for(M, [&](int64_t b, int64_t e, int) { rows(b, e); }, grain);
 }
 
+// V3's FP8 recipe for the three GEMMs of a Linear (kernels/fp8_linear.h: E4M3
+// fake quantization with 1x128 activation tiles, 128x128 weight blocks and
+// 128x1 tiles for the weight-gradient GEMM). fp32 only: the double
+// instantiation exists for finite differences of the exact math.
+template <typename S>
+bool use_fp8(GemmPrecision p, ThreadPool* pool) {
+  if (p != GemmPrecision::FP8) return false;
+  FRUGAL_CHECK((std::is_same_v<S, float>) && pool, "FP8 GEMMs need float and a pool");
+  return true;
+}
+
 template <typename S>
 void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W, int64_t N, int64_t in,
                 int64_t out) {
-  // FP8 HOOK: with GemmPrecision::FP8, X is fake-quantized in 1x128 tiles and W in
-  // 128x128 blocks (src/kernels/fp8_quant.h, the other half of issue 5) and the
-  // product is promoted to fp32 every 128 of K. Not plugged in yet.
-  if (p == GemmPrecision::FP8) fail("FP8 training GEMMs are not implemented yet; train in fp32 (without --fp8)");
+  if constexpr (std::is_same_v<S, float>) {
+    if (use_fp8<S>(p, pool)) return fp8_linear_fwd(Y, X, W, N, in, out, *pool);
+  }
+  FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   gemm<S>(pool, false, true, N, out, in, X, in, W, in, S(0), Y, out);  // Y = X W^T
 }
 
 template <typename S>
 void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, const S* X, const S* W, int64_t N,
                 int64_t in, int64_t out) {
-  // FP8 HOOK: input-gradient GEMM (dY 1x128 tiles, W 128x128 blocks) and
-  // weight-gradient GEMM (dY and X in 128x1 tiles along tokens).
-  if (p == GemmPrecision::FP8) fail("FP8 training GEMMs are not implemented yet; train in fp32 (without --fp8)");
+  if constexpr (std::is_same_v<S, float>) {
+    if (use_fp8<S>(p, pool)) {
+      if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, *pool);
+      fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, *pool);
+      return;
+    }
+  }
+  FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   if (dX) gemm<S>(pool, false, false, N, in, out, dY, out, W, in, S(1), dX, in);  // dX += dY W
   gemm<S>(pool, true, false, out, in, N, dY, out, X, in, S(1), dW, in);           // dW += dY^T X
 }

@@ -38,6 +38,10 @@ struct TrainBatch {
   std::vector<int32_t> labels;  // the next token after each input; -1 where no loss is taken
   std::vector<int32_t> doc;     // document index of each input within its row; a depth-k MTP target
                                 // is masked when position t + k lies in another document or past T
+  // Optional [B, T] per-target weights. When set, the main loss is the weighted
+  // sum  sum_t label_weight_t * CE_t  (no mean): GRPO's per-token policy-gradient
+  // weights (rl/grpo_objective.h). Empty: the mean over unmasked targets.
+  std::vector<float> label_weight;
 };
 
 struct LossOptions {
@@ -45,6 +49,7 @@ struct LossOptions {
   float balance_alpha = 0.0f;  // sequence-wise balance loss weight (V3 report Eq. 17-20)
   float z_loss = 0.0f;         // coefficient of mean_t logsumexp(logits_t)^2 on the main head
   float grad_scale = 1.0f;     // multiplies every accumulated gradient (1 / accumulation steps)
+  bool target_logprobs = false;  // fill LossStats::target_logprob
 };
 
 struct LossStats {
@@ -53,6 +58,7 @@ struct LossStats {
   int64_t tokens = 0;                             // targets of the main loss
   std::vector<std::vector<int64_t>> expert_load;  // [MoE layer of the main model][n_routed_experts] tokens routed
   std::vector<std::vector<int64_t>> mtp_expert_load;  // the same for the MoE layers of the MTP modules, in order
+  std::vector<float> target_logprob;              // [B * T] log p(label) under the main head; 0 where label < 0
 };
 
 class Trainable {

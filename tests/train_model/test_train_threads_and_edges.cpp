@@ -59,6 +59,26 @@ TEST(TrainEdges, RowsShorterThanMtpDepthAndAllMasked) {
   EXPECT_EQ(s.mtp_expert_load.size(), 2u);
 }
 
+TEST(TrainLoss, TargetLogprobsAreLogSoftmaxOfTheLogits) {
+  ThreadPool pool(2);
+  const ModelConfig c = tiny_config("tiny", json{{"vocab_size", 40}, {"num_hidden_layers", 2}});
+  auto m = train_model_create(c, {.seed = 6, .init_std = 0.2f});
+  const TrainBatch b = make_batch(2, 7, c.vocab_size, 2);
+  const LossStats s = m->forward_loss(b, {.target_logprobs = true}, pool);
+  ASSERT_EQ(s.target_logprob.size(), b.labels.size());
+  const std::vector<float>& logits = m->main_logits();
+  for (size_t n = 0; n < b.labels.size(); ++n) {
+    if (b.labels[n] < 0) {
+      EXPECT_EQ(s.target_logprob[n], 0.0f);
+      continue;
+    }
+    const float* l = logits.data() + n * size_t(c.vocab_size);
+    double sum = 0;
+    for (int64_t v = 0; v < c.vocab_size; ++v) sum += std::exp(double(l[v]));
+    EXPECT_NEAR(s.target_logprob[n], double(l[b.labels[n]]) - std::log(sum), 1e-5);
+  }
+}
+
 TEST(TrainEdges, BadBatchesAreUserErrors) {
   ThreadPool pool(1);
   const ModelConfig c = tiny_config("tiny", json{{"vocab_size", 40}, {"num_hidden_layers", 2}});
@@ -69,6 +89,9 @@ TEST(TrainEdges, BadBatchesAreUserErrors) {
   bad.labels = {2, -2};
   EXPECT_THROW(m->forward_loss(bad, {}, pool), Error);
   bad.labels = {2};
+  EXPECT_THROW(m->forward_loss(bad, {}, pool), Error);
+  bad.labels = {2, -1};
+  bad.label_weight = {1.0f};
   EXPECT_THROW(m->forward_loss(bad, {}, pool), Error);
 }
 

@@ -1,0 +1,27 @@
+// The one place where `frugal train` gets its model: the DeepSeek-V3 training
+// forward/backward (TrainModel, built on another branch) is connected here at
+// merge by replacing trainable_factory_stub.cpp with a definition that
+// constructs it. Until then the stub fails with a clear message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "model/config.h"
+#include "train/trainable.h"
+
+namespace frugal {
+
+struct TrainableOptions {
+  uint64_t seed = 0;        // weight initialization
+  float init_std = 0.02f;   // normal(0, init_std) for matrices (V3 report Sec. 4.2 uses 0.006 at full scale)
+  bool fp8 = false;         // --fp8: every Linear's three GEMMs in emulated E4M3 (kernels/fp8_linear.h)
+  int64_t seq_len = 0;      // rows of the batches it will see (for activation buffers)
+  int64_t batch_rows = 0;   // rows per micro-batch
+};
+
+// A freshly initialized model of this config. Throws frugal::Error when the
+// config is one training cannot handle.
+std::unique_ptr<Trainable> trainable_create(const ModelConfig& cfg, const TrainableOptions& opt);
+
+}  // namespace frugal
