@@ -20,7 +20,7 @@ std::vector<float> all_grads(Trainable& m) {
 
 TEST(TrainThreads, SameGradientsOnOneAndThreeThreads) {
   const ModelConfig c = tiny_config("tiny", json{{"vocab_size", 64}, {"num_hidden_layers", 2}});
-  const TrainBatch b = make_batch(3, 70, c.vocab_size, 8);  // rows > the RMSNorm / GEMM split thresholds
+  const TrainBatch b = make_batch(4, 80, c.vocab_size, 8);  // above the split thresholds of every parallel loop
   const LossOptions opt{.balance_alpha = 0.01f, .z_loss = 1e-3f};
   auto m1 = train_model_create(c, {.seed = 4, .init_std = 0.05f});
   auto m3 = train_model_create(c, {.seed = 4, .init_std = 0.05f});
