@@ -176,19 +176,21 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
                                        .weights = weighted ? batch.label_weight.data() : nullptr,
                                        .target_logprob = opt.target_logprobs ? st.target_logprob.data() : nullptr},
                                       pool);
-  for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, backward, pool);
+  // lambda = 0 (e.g. GRPO): the MTP modules do not touch the objective; skip them.
+  const int64_t D_run = opt.mtp_lambda != 0.0f ? D : 0;
+  for (int64_t k = 0; k < D_run; ++k) mtp_fwd(k, batch, backward, pool);
 
   st.tokens = ce.count;
   // With label weights (GRPO) the main loss is their weighted sum, else the mean.
   st.main = weighted ? ce.weighted : ce.count ? ce.loss / double(ce.count) : 0.0;
   st.z = ce.count ? ce.z / double(ce.count) : 0.0;
-  for (const MtpActs<S>& m : mtp_) st.mtp += D ? m.loss / double(D) : 0.0;
+  for (int64_t k = 0; k < D_run; ++k) st.mtp += mtp_[size_t(k)].loss / double(D);
   for (int64_t l = 0; l < L; ++l)
     if (w.layers[size_t(l)].is_moe) {
       st.balance += layers_[size_t(l)].moe.balance;
       st.expert_load.push_back(layers_[size_t(l)].moe.load);
     }
-  for (int64_t k = 0; k < D; ++k)
+  for (int64_t k = 0; k < D_run; ++k)
     if (w.mtp[size_t(k)].layer.is_moe && mtp_[size_t(k)].T > 0) {
       st.balance += mtp_[size_t(k)].layer.moe.balance;
       st.mtp_expert_load.push_back(mtp_[size_t(k)].layer.moe.load);
@@ -199,7 +201,7 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   // ---- backward: the forward read bottom-up ----
   std::vector<S> dhf(size_t(N * d), S(0));
   std::vector<S> dh_out, dh_prev;  // module k's output gradient, from module k + 1
-  for (int64_t k = D - 1; k >= 0; --k) {
+  for (int64_t k = D_run - 1; k >= 0; --k) {
     const MtpActs<S>& m = mtp_[size_t(k)];
     if (m.T <= 0) continue;
     if (dh_out.size() != size_t(B * m.T * d)) dh_out.assign(size_t(B * m.T * d), S(0));

@@ -11,7 +11,8 @@
 //    mtp_fwd; k > 1: module k-1's block output) and the embedding of token
 //    i + k, predicts labels[i + k] (the token i + k + 1); masked when i + k is
 //    in another document or its label is -1. Module k runs causally over the
-//    first T - k positions of each row, at RoPE positions 0 .. T-k-1;
+//    first T - k positions of each row, at RoPE positions 0 .. T-k-1. With
+//    lambda = 0 the modules are not run (LossStats::mtp = 0, no MTP gradients);
 //  - L_bal: sum over the MoE layers (main model and MTP modules) of the mean
 //    over rows of sum_i f_i P_i (spec "Sequence-wise loss");
 //  - L_z: mean over main targets of logsumexp(logits)^2.

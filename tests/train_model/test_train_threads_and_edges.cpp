@@ -79,6 +79,24 @@ TEST(TrainLoss, TargetLogprobsAreLogSoftmaxOfTheLogits) {
   }
 }
 
+TEST(TrainEdges, MtpLambdaZeroSkipsTheMtpModules) {
+  ThreadPool pool(2);
+  const ModelConfig c = tiny_config("tiny", json{{"vocab_size", 40}, {"num_hidden_layers", 2}});
+  auto m = train_model_create(c, {.seed = 1});
+  const TrainBatch b = make_batch(2, 8, c.vocab_size, 1);
+  const LossStats s = m->forward_backward(b, {.mtp_lambda = 0.0f}, pool);
+  EXPECT_EQ(s.mtp, 0.0);
+  EXPECT_TRUE(s.mtp_expert_load.empty());
+  EXPECT_EQ(s.loss, s.main);
+  for (ParamTensor& p : m->params()) {
+    if (!p.grad) continue;
+    double sum = 0;
+    for (int64_t i = 0; i < p.numel(); ++i) sum += std::fabs(p.grad[i]);
+    if (p.layer == 2) EXPECT_EQ(sum, 0.0) << p.name;  // the MTP module
+    else if (p.name.find(".experts.") == std::string::npos) EXPECT_GT(sum, 0.0) << p.name;
+  }
+}
+
 TEST(TrainEdges, BadBatchesAreUserErrors) {
   ThreadPool pool(1);
   const ModelConfig c = tiny_config("tiny", json{{"vocab_size", 40}, {"num_hidden_layers", 2}});
