@@ -53,9 +53,10 @@ int main(int argc, char** argv) {
       total += dt;
     }
     const double cpu = cpu_seconds() - cpu0;
-    std::printf("CPU time %.3f s/step -> %.0f tokens per CPU-second x %d threads = %.0f tokens/s if unloaded\n",
+    std::printf("CPU time %.3f s/step -> %.0f tokens per CPU-second; x %d threads = %.0f tokens/s (estimate for an "
+                "idle machine)\n",
                 cpu / steps, double(B * T) * steps / cpu, pool.size(), double(B * T) * steps / cpu * pool.size());
-    std::printf("%s: %.2fM params, batch %lld x %lld, %d threads: %.3f s/step median-free mean, best %.3f s -> "
+    std::printf("%s: %.2fM params, batch %lld x %lld, %d threads: %.3f s/step (mean), best %.3f s -> "
                 "%.0f tokens/s (mean), %.0f tokens/s (best); loss %.4f\n",
                 argv[1], double(n_params) / 1e6, (long long)B, (long long)T, pool.size(), total / steps, best,
                 double(B * T) * steps / total, double(B * T) / best, st.loss);

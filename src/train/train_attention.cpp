@@ -29,6 +29,14 @@ void gather_k(const Dims& D, const S* kv, const S* k_pe, int64_t b, int64_t h, S
   }
 }
 
+// Query blocks [t0, t1) of the causal attention: block rows only see keys
+// [0, t1), so the products skip most of the masked upper triangle.
+constexpr int64_t kQueryBlock = 64;
+template <typename Fn>
+void causal_blocks(int64_t T, const Fn& fn) {
+  for (int64_t t0 = 0; t0 < T; t0 += kQueryBlock) fn(t0, std::min(T, t0 + kQueryBlock));
+}
+
 }  // namespace
 
 template <typename S>
@@ -86,7 +94,10 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
       gather_k(D, a.kv.data(), a.k_pe.data(), b, h, K.data());
       S* P = a.probs.data() + i * D.T * D.T;
       const S* Q = a.q.data() + b * D.T * D.H * D.dq + h * D.dq;
-      gemm<S>(nullptr, false, true, D.T, D.T, D.dq, Q, D.H * D.dq, K.data(), D.dq, S(0), P, D.T);  // [T, T]
+      const int64_t ldq = D.H * D.dq, ldv = D.H * D.dkv, ldo = D.H * D.dv;
+      causal_blocks(D.T, [&](int64_t t0, int64_t t1) {  // S = Q K^T                       [T, T]
+        gemm<S>(nullptr, false, true, t1 - t0, t1, D.dq, Q + t0 * ldq, ldq, K.data(), D.dq, S(0), P + t0 * D.T, D.T);
+      });
       for (int64_t t = 0; t < D.T; ++t) {
         S* row = P + t * D.T;
         S mx = -std::numeric_limits<S>::infinity(), sum = 0;
@@ -95,9 +106,11 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
         for (int64_t j = 0; j <= t; ++j) row[j] /= sum;
         std::fill(row + t + 1, row + D.T, S(0));  // causal
       }
-      const S* V = a.kv.data() + b * D.T * D.H * D.dkv + h * D.dkv + D.dn;
-      gemm<S>(nullptr, false, false, D.T, D.dv, D.T, P, D.T, V, D.H * D.dkv, S(0),
-              a.attn.data() + b * D.T * D.H * D.dv + h * D.dv, D.H * D.dv);                        // [T, dv]
+      const S* V = a.kv.data() + b * D.T * ldv + h * D.dkv + D.dn;
+      S* O = a.attn.data() + b * D.T * ldo + h * D.dv;
+      causal_blocks(D.T, [&](int64_t t0, int64_t t1) {  // O = P V                           [T, dv]
+        gemm<S>(nullptr, false, false, t1 - t0, D.dv, t1, P + t0 * D.T, D.T, V, ldv, S(0), O + t0 * ldo, ldo);
+      });
     }
   });
   // y = o_proj(concat_h O_h)                                              [N, d]
@@ -132,8 +145,12 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
       const S* V = a.kv.data() + b * D.T * D.H * D.dkv + h * D.dkv + D.dn;
       const S* dO = dattn.data() + b * D.T * D.H * D.dv + h * D.dv;
       S* dV = dkv.data() + b * D.T * D.H * D.dkv + h * D.dkv + D.dn;
-      gemm<S>(nullptr, false, true, D.T, D.T, D.dv, dO, D.H * D.dv, V, D.H * D.dkv, S(0), dS.data(), D.T);  // dP
-      gemm<S>(nullptr, true, false, D.T, D.dv, D.T, P, D.T, dO, D.H * D.dv, S(1), dV, D.H * D.dkv);     // dV += P^T dO
+      const int64_t ldq = D.H * D.dq, ldv = D.H * D.dkv, ldo = D.H * D.dv;
+      causal_blocks(D.T, [&](int64_t t0, int64_t t1) {
+        // dP = dO V^T;  dV += P^T dO
+        gemm<S>(nullptr, false, true, t1 - t0, t1, D.dv, dO + t0 * ldo, ldo, V, ldv, S(0), dS.data() + t0 * D.T, D.T);
+        gemm<S>(nullptr, true, false, t1, D.dv, t1 - t0, P + t0 * D.T, D.T, dO + t0 * ldo, ldo, S(1), dV, ldv);
+      });
       // Softmax backward: dS = P (dP - sum_j P dP) * scale
       for (int64_t t = 0; t < D.T; ++t) {
         const S* pr = P + t * D.T;
@@ -143,9 +160,15 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
         for (int64_t j = 0; j <= t; ++j) dr[j] = pr[j] * (dr[j] - s) * scale;
         std::fill(dr + t + 1, dr + D.T, S(0));
       }
-      gemm<S>(nullptr, false, false, D.T, D.dq, D.T, dS.data(), D.T, K.data(), D.dq, S(1),
-              dq.data() + b * D.T * D.H * D.dq + h * D.dq, D.H * D.dq);                           // dQ += dS K
-      gemm<S>(nullptr, true, false, D.T, D.dq, D.T, dS.data(), D.T, Q, D.H * D.dq, S(0), dK.data(), D.dq);  // dK
+      S* dQ = dq.data() + b * D.T * ldq + h * D.dq;
+      std::fill(dK.begin(), dK.end(), S(0));
+      causal_blocks(D.T, [&](int64_t t0, int64_t t1) {
+        // dQ += dS K;  dK += dS^T Q
+        gemm<S>(nullptr, false, false, t1 - t0, D.dq, t1, dS.data() + t0 * D.T, D.T, K.data(), D.dq, S(1),
+                dQ + t0 * ldq, ldq);
+        gemm<S>(nullptr, true, false, t1, D.dq, t1 - t0, dS.data() + t0 * D.T, D.T, Q + t0 * ldq, ldq, S(1), dK.data(),
+                D.dq);
+      });
       for (int64_t j = 0; j < D.T; ++j) {
         S* dkn = dkv.data() + (b * D.T + j) * D.H * D.dkv + h * D.dkv;
         for (int64_t c = 0; c < D.dn; ++c) dkn[c] += dK[size_t(j * D.dq + c)];

@@ -19,11 +19,10 @@ void add(S* y, const S* x, int64_t n) {
 void check_batch(const TrainBatch& b, const ModelConfig& c) {
   const size_t n = size_t(b.B * b.T);
   if (b.B <= 0 || b.T <= 0) fail("training batch of {} x {} tokens: both must be positive", b.B, b.T);
-  if (b.tokens.size() != n || b.labels.size() != n || (!b.doc.empty() && b.doc.size() != n))
-    fail("training batch {} x {}: tokens / labels / doc hold {} / {} / {} values, {} expected", b.B, b.T,
-         b.tokens.size(), b.labels.size(), b.doc.size(), n);
-  if (!b.label_weight.empty() && b.label_weight.size() != n)
-    fail("training batch {} x {}: label_weight holds {} values, {} expected", b.B, b.T, b.label_weight.size(), n);
+  if (b.tokens.size() != n || b.labels.size() != n || (!b.doc.empty() && b.doc.size() != n) ||
+      (!b.label_weight.empty() && b.label_weight.size() != n))
+    fail("training batch {} x {}: tokens / labels / doc / label_weight hold {} / {} / {} / {} values, {} expected",
+         b.B, b.T, b.tokens.size(), b.labels.size(), b.doc.size(), b.label_weight.size(), n);
   for (size_t i = 0; i < n; ++i) {
     if (b.tokens[i] < 0 || b.tokens[i] >= c.vocab_size)
       fail("token id {} at batch position {} is outside the vocabulary [0, {})", b.tokens[i], i, c.vocab_size);
@@ -124,7 +123,7 @@ void TrainCore<S>::mtp_fwd(int64_t k, const TrainBatch& batch, bool backward, Th
   rmsnorm_fwd(sized(m.hn, Nk * d).data(), d, sized(m.hn_rstd, Nk).data(), m.h.data(), d, mw.shared_head_norm.w, Nk,
               d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(m.logits, Nk * V).data(), m.hn.data(), w.lm_head.w, Nk, d, V);
-  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, backward, pool);
+  const CeSums ce = cross_entropy_fwd(m.logits.data(), m.targets.data(), Nk, V, m.lse, {.to_probs = backward}, pool);
   m.count = ce.count;
   m.loss = ce.count ? ce.loss / double(ce.count) : 0.0;
 }
@@ -137,7 +136,7 @@ void TrainCore<S>::mtp_bwd(int64_t k, const LossOptions& opt, std::vector<S>& dh
   const int64_t B = B_, Tk = m.T, Nk = B * Tk, d = cfg.hidden_size, V = cfg.vocab_size;
   const double D = double(cfg.num_nextn_predict_layers), gs = opt.grad_scale;
   const double ce_coef = m.count ? gs * double(opt.mtp_lambda) / D / double(m.count) : 0.0;
-  cross_entropy_bwd(m.logits.data(), m.targets.data(), m.lse.data(), Nk, V, ce_coef, 0.0, pool);
+  cross_entropy_bwd(m.logits.data(), m.targets.data(), m.lse.data(), Nk, V, ce_coef, 0.0, nullptr, pool);
   std::vector<S> dhn(size_t(Nk * d), S(0));
   linear_bwd(GemmPrecision::F32, &pool, dhn.data(), w.lm_head.g, m.logits.data(), m.hn.data(), w.lm_head.w, Nk, d, V);
   // dh_out holds the next module's gradient of h^k (or zeros): add the head's.
@@ -169,39 +168,29 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   for (int64_t l = 0; l < L; ++l) layer_fwd(w.layers[size_t(l)], h_.data(), layers_[size_t(l)], B, T, pool);
   rmsnorm_fwd(sized(hf_, N * d).data(), d, sized(hf_rstd_, N).data(), h_.data(), d, w.norm.w, N, d, eps, &pool);
   linear_fwd(GemmPrecision::F32, &pool, sized(logits_, N * V).data(), hf_.data(), w.lm_head.w, N, d, V);
-  // Per-target log p(label) (GRPO's weights and its old / reference policies).
-  const bool weighted = !batch.label_weight.empty();
-  std::vector<double> target_logit;
-  if (weighted || opt.target_logprobs) {
-    target_logit.assign(size_t(N), 0.0);
-    for (int64_t n = 0; n < N; ++n)
-      if (batch.labels[size_t(n)] >= 0) target_logit[size_t(n)] = double(logits_[size_t(n * V + batch.labels[size_t(n)])]);
-  }
-  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_, backward, pool);
-  for (int64_t k = 0; k < D; ++k) mtp_fwd(k, batch, backward, pool);
-
   LossStats st;
+  const bool weighted = !batch.label_weight.empty();
+  if (opt.target_logprobs) st.target_logprob.resize(size_t(N));
+  const CeSums ce = cross_entropy_fwd(logits_.data(), batch.labels.data(), N, V, lse_,
+                                      {.to_probs = backward,
+                                       .weights = weighted ? batch.label_weight.data() : nullptr,
+                                       .target_logprob = opt.target_logprobs ? st.target_logprob.data() : nullptr},
+                                      pool);
+  // lambda = 0 (e.g. GRPO): the MTP modules do not touch the objective; skip them.
+  const int64_t D_run = opt.mtp_lambda != 0.0f ? D : 0;
+  for (int64_t k = 0; k < D_run; ++k) mtp_fwd(k, batch, backward, pool);
+
   st.tokens = ce.count;
-  st.main = ce.count ? ce.loss / double(ce.count) : 0.0;
-  if (!target_logit.empty()) {
-    if (opt.target_logprobs) st.target_logprob.assign(size_t(N), 0.0f);
-    double weighted_sum = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      if (batch.labels[size_t(n)] < 0) continue;
-      const double logp = target_logit[size_t(n)] - double(lse_[size_t(n)]);
-      if (opt.target_logprobs) st.target_logprob[size_t(n)] = float(logp);
-      if (weighted) weighted_sum -= double(batch.label_weight[size_t(n)]) * logp;
-    }
-    if (weighted) st.main = weighted_sum;  // sum_t w_t CE_t
-  }
+  // With label weights (GRPO) the main loss is their weighted sum, else the mean.
+  st.main = weighted ? ce.weighted : ce.count ? ce.loss / double(ce.count) : 0.0;
   st.z = ce.count ? ce.z / double(ce.count) : 0.0;
-  for (const MtpActs<S>& m : mtp_) st.mtp += D ? m.loss / double(D) : 0.0;
+  for (int64_t k = 0; k < D_run; ++k) st.mtp += mtp_[size_t(k)].loss / double(D);
   for (int64_t l = 0; l < L; ++l)
     if (w.layers[size_t(l)].is_moe) {
       st.balance += layers_[size_t(l)].moe.balance;
       st.expert_load.push_back(layers_[size_t(l)].moe.load);
     }
-  for (int64_t k = 0; k < D; ++k)
+  for (int64_t k = 0; k < D_run; ++k)
     if (w.mtp[size_t(k)].layer.is_moe && mtp_[size_t(k)].T > 0) {
       st.balance += mtp_[size_t(k)].layer.moe.balance;
       st.mtp_expert_load.push_back(mtp_[size_t(k)].layer.moe.load);
@@ -212,7 +201,7 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   // ---- backward: the forward read bottom-up ----
   std::vector<S> dhf(size_t(N * d), S(0));
   std::vector<S> dh_out, dh_prev;  // module k's output gradient, from module k + 1
-  for (int64_t k = D - 1; k >= 0; --k) {
+  for (int64_t k = D_run - 1; k >= 0; --k) {
     const MtpActs<S>& m = mtp_[size_t(k)];
     if (m.T <= 0) continue;
     if (dh_out.size() != size_t(B * m.T * d)) dh_out.assign(size_t(B * m.T * d), S(0));
@@ -227,14 +216,8 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   }
   const double ce_coef = weighted ? gs : ce.count ? gs / double(ce.count) : 0.0;
   const double z_coef = ce.count ? gs * double(opt.z_loss) / double(ce.count) : 0.0;
-  cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef, pool);
-  if (weighted) {  // row n of dL/dlogits times w_n (masked rows are zero already)
-    for (int64_t n = 0; n < N; ++n) {
-      S* row = logits_.data() + n * V;
-      const S wn = S(batch.label_weight[size_t(n)]);
-      for (int64_t v = 0; v < V; ++v) row[v] *= wn;
-    }
-  }
+  cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef,
+                    weighted ? batch.label_weight.data() : nullptr, pool);
   linear_bwd(GemmPrecision::F32, &pool, dhf.data(), w.lm_head.g, logits_.data(), hf_.data(), w.lm_head.w, N, d, V);
   std::vector<S> dh(size_t(N * d), S(0));
   rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d, &pool);

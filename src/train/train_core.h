@@ -4,13 +4,15 @@
 //
 //   L = L_main + lambda / D sum_k L_k + alpha L_bal + z_coef L_z
 //
-//  - L_main: next-token cross-entropy, mean over targets != -1;
+//  - L_main: next-token cross-entropy, mean over targets != -1; with
+//    TrainBatch::label_weight (GRPO) the weighted sum sum_t w_t CE_t instead;
 //  - L_k (MTP depth k = 1..D, V3 Sec. 2.2): module k at position i reads
 //    h^{k-1}_i (k = 1: the main model's FINAL-NORMED state, as inference's
 //    mtp_fwd; k > 1: module k-1's block output) and the embedding of token
 //    i + k, predicts labels[i + k] (the token i + k + 1); masked when i + k is
 //    in another document or its label is -1. Module k runs causally over the
-//    first T - k positions of each row, at RoPE positions 0 .. T-k-1;
+//    first T - k positions of each row, at RoPE positions 0 .. T-k-1. With
+//    lambda = 0 the modules are not run (LossStats::mtp = 0, no MTP gradients);
 //  - L_bal: sum over the MoE layers (main model and MTP modules) of the mean
 //    over rows of sum_i f_i P_i (spec "Sequence-wise loss");
 //  - L_z: mean over main targets of logsumexp(logits)^2.

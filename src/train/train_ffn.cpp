@@ -25,7 +25,7 @@ void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, in
   linear_fwd(p, pool, sized(a.g, n * I).data(), x, w.gate_proj.w, n, d, I);  // [n, I]
   linear_fwd(p, pool, sized(a.u, n * I).data(), x, w.up_proj.w, n, d, I);    // [n, I]
   swiglu_fwd(sized(a.a, n * I).data(), a.g.data(), a.u.data(), n * I, pool);
-  linear_fwd(p, pool, y, a.a.data(), w.down_proj.w, n, I, d);                // [n, d]
+  linear_fwd(p, pool, y, a.a.data(), w.down_proj.w, n, I, d);  // [n, d]
 }
 
 template <typename S>
@@ -51,33 +51,36 @@ void moe_fwd(const MoeShape& sh, const TLayer<S>& w, const S* x, S* y, MoeActs<S
   sized(a.scores, N * E);
   sized(a.experts, N * K);
   sized(a.weights, N * K);
-  std::vector<float> lf(static_cast<size_t>(E)), bias(static_cast<size_t>(E)), wf(static_cast<size_t>(K));
+  std::vector<float> bias(static_cast<size_t>(E));
   if (w.e_score_correction_bias) std::copy_n(w.e_score_correction_bias.w, E, bias.begin());
   const RouterParams rp = RouterParams::from(c);
   const bool normalize = sigmoid || c.norm_topk_prob;
-  for (int64_t n = 0; n < N; ++n) {
-    const S* l = a.logits.data() + n * E;
-    S* s = a.scores.data() + n * E;
-    if (sigmoid) {
-      for (int64_t e = 0; e < E; ++e) s[e] = S(1) / (S(1) + std::exp(-l[e]));
-    } else {
-      const S mx = *std::max_element(l, l + E);
+  for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
+    std::vector<float> lf(static_cast<size_t>(E)), wf(static_cast<size_t>(K));
+    for (int64_t n = n0; n < n1; ++n) {
+      const S* l = a.logits.data() + n * E;
+      S* s = a.scores.data() + n * E;
+      if (sigmoid) {
+        for (int64_t e = 0; e < E; ++e) s[e] = S(1) / (S(1) + std::exp(-l[e]));
+      } else {
+        const S mx = *std::max_element(l, l + E);
+        S sum = 0;
+        for (int64_t e = 0; e < E; ++e) sum += (s[e] = std::exp(l[e] - mx));
+        for (int64_t e = 0; e < E; ++e) s[e] /= sum;
+      }
+      // Selection as inference does it (model/router.cpp: biased scores, groups);
+      // the gating weights are recomputed here in S from the unbiased scores.
+      std::copy_n(l, E, lf.begin());
+      router_select(rp, lf.data(), w.e_score_correction_bias ? bias.data() : nullptr, a.experts.data() + n * K,
+                    wf.data());
       S sum = 0;
-      for (int64_t e = 0; e < E; ++e) sum += (s[e] = std::exp(l[e] - mx));
-      for (int64_t e = 0; e < E; ++e) s[e] /= sum;
+      for (int64_t k = 0; k < K; ++k) sum += s[a.experts[size_t(n * K + k)]];
+      for (int64_t k = 0; k < K; ++k) {
+        const S sk = s[a.experts[size_t(n * K + k)]];
+        a.weights[size_t(n * K + k)] = (normalize ? sk / sum : sk) * S(c.routed_scaling_factor);
+      }
     }
-    // Selection as inference does it (model/router.cpp: biased scores, groups);
-    // the gating weights are recomputed here in S from the unbiased scores.
-    std::copy_n(l, E, lf.begin());
-    router_select(rp, lf.data(), w.e_score_correction_bias ? bias.data() : nullptr, a.experts.data() + n * K,
-                  wf.data());
-    S sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += s[a.experts[size_t(n * K + k)]];
-    for (int64_t k = 0; k < K; ++k) {
-      const S sk = s[a.experts[size_t(n * K + k)]];
-      a.weights[size_t(n * K + k)] = (normalize ? sk / sum : sk) * S(c.routed_scaling_factor);
-    }
-  }
+  });
 
   // Load per expert and the sequence-wise balance statistic per row (V3 eqs. 17-20):
   // f_i = E / (K T) #tokens of the row routed to i, P_i = mean_t s_i,t / sum_j s_j,t.
@@ -110,32 +113,44 @@ void moe_fwd(const MoeShape& sh, const TLayer<S>& w, const S* x, S* y, MoeActs<S
   for (int64_t e = 0; e < E; ++e) a.slot_begin[size_t(e + 1)] += a.slot_begin[size_t(e)];
   std::vector<int64_t> fill(a.slot_begin.begin(), a.slot_begin.end() - 1);
   sized(a.slots, N * K);
-  for (int64_t i = 0; i < N * K; ++i) a.slots[size_t(fill[size_t(a.experts[size_t(i)])]++)] = int32_t(i);
+  sized(a.slot_of, N * K);  // inverse: pair n K + k -> its place in slot order
+  for (int64_t i = 0; i < N * K; ++i) {
+    const int64_t at = fill[size_t(a.experts[size_t(i)])]++;
+    a.slots[size_t(at)] = int32_t(i);
+    a.slot_of[size_t(i)] = at;
+  }
   sized(a.xe, N * K * d);
   sized(a.ye, N * K * d);
-  for (int64_t i = 0; i < N * K; ++i) std::copy_n(x + (a.slots[size_t(i)] / K) * d, d, a.xe.data() + i * d);
+  for_range(&pool, N * K, 256, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) std::copy_n(x + (a.slots[size_t(i)] / K) * d, d, a.xe.data() + i * d);
+  });
   a.ex.resize(size_t(E));
   for (int64_t e = 0; e < E; ++e) {
     const int64_t s0 = a.slot_begin[size_t(e)], n = a.slot_begin[size_t(e + 1)] - s0;
     if (n > 0) mlp_fwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, n, a.ye.data() + s0 * d, a.ex[size_t(e)]);
   }
-  std::fill_n(y, N * d, S(0));
-  for (int64_t i = 0; i < N * K; ++i) {
-    const int32_t slot = a.slots[size_t(i)];
-    const S wk = a.weights[size_t(slot)];
-    S* yr = y + (slot / K) * d;
-    const S* ye = a.ye.data() + i * d;
-    for (int64_t j = 0; j < d; ++j) yr[j] += wk * ye[j];
-  }
-  if (w.shared_experts.gate_proj) {  // unweighted
-    mlp_fwd(p, &pool, w.shared_experts, x, N, sized(a.shared_y, N * d).data(), a.shared);
-    for (int64_t i = 0; i < N * d; ++i) y[i] += a.shared_y[size_t(i)];
-  }
+  const bool shared = bool(w.shared_experts.gate_proj);
+  if (shared) mlp_fwd(p, &pool, w.shared_experts, x, N, sized(a.shared_y, N * d).data(), a.shared);  // unweighted
+  // y = sum_k w_k ye_k (+ shared), token by token (a token's k slots are in different places)
+  for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
+    for (int64_t n = n0; n < n1; ++n) {
+      S* yr = y + n * d;
+      if (shared)
+        std::copy_n(a.shared_y.data() + n * d, d, yr);
+      else
+        std::fill_n(yr, d, S(0));
+      for (int64_t k = 0; k < K; ++k) {
+        const S wk = a.weights[size_t(n * K + k)];
+        const S* ye = a.ye.data() + a.slot_of[size_t(n * K + k)] * d;
+        for (int64_t j = 0; j < d; ++j) yr[j] += wk * ye[j];
+      }
+    }
+  });
 }
 
 template <typename S>
-void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S* dx, double balance_coef,
-             MoeActs<S>& a, ThreadPool& pool) {
+void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S* dx, double balance_coef, MoeActs<S>& a,
+             ThreadPool& pool) {
   const ModelConfig& c = sh.cfg;
   const GemmPrecision p = sh.precision;
   const int64_t N = sh.B * sh.T, d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
@@ -150,75 +165,84 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
     if (n == 0) continue;
     sized(dye, n * d);
     dxe.assign(size_t(n * d), S(0));
-    for (int64_t i = 0; i < n; ++i) {
-      const int32_t slot = a.slots[size_t(s0 + i)];
-      const S* dyr = dy + (slot / K) * d;
-      gw[size_t(slot)] = dot(dyr, a.ye.data() + (s0 + i) * d, d);
-      const S wk = a.weights[size_t(slot)];
-      for (int64_t j = 0; j < d; ++j) dye[size_t(i * d + j)] = wk * dyr[j];
-    }
+    for_range(&pool, n, 64, [&](int64_t i0, int64_t i1, int) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int32_t slot = a.slots[size_t(s0 + i)];
+        const S* dyr = dy + (slot / K) * d;
+        gw[size_t(slot)] = dot(dyr, a.ye.data() + (s0 + i) * d, d);
+        const S wk = a.weights[size_t(slot)];
+        for (int64_t j = 0; j < d; ++j) dye[size_t(i * d + j)] = wk * dyr[j];
+      }
+    });
     mlp_bwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, dye.data(), n, dxe.data(), a.ex[size_t(e)]);
-    for (int64_t i = 0; i < n; ++i) {
-      S* dxr = dx + (a.slots[size_t(s0 + i)] / K) * d;
-      for (int64_t j = 0; j < d; ++j) dxr[j] += dxe[size_t(i * d + j)];
-    }
+    // An expert sees a token at most once (top-k picks distinct experts): no race.
+    for_range(&pool, n, 64, [&](int64_t i0, int64_t i1, int) {
+      for (int64_t i = i0; i < i1; ++i) {
+        S* dxr = dx + (a.slots[size_t(s0 + i)] / K) * d;
+        for (int64_t j = 0; j < d; ++j) dxr[j] += dxe[size_t(i * d + j)];
+      }
+    });
   }
 
   // d scores: through the gating weights of the chosen experts ...
   std::vector<S> ds(size_t(N * E), S(0));
   const S F = S(c.routed_scaling_factor);
-  for (int64_t n = 0; n < N; ++n) {
-    const int32_t* ex = a.experts.data() + n * K;
-    const S* s = a.scores.data() + n * E;
-    const S* g = gw.data() + n * K;
-    S* dsr = ds.data() + n * E;
-    if (normalize) {  // w_k = F s_k / sum_j s_j
-      S sum = 0, gs = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        sum += s[ex[k]];
-        gs += g[k] * s[ex[k]];
+  for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const int32_t* ex = a.experts.data() + n * K;
+      const S* s = a.scores.data() + n * E;
+      const S* g = gw.data() + n * K;
+      S* dsr = ds.data() + n * E;
+      if (normalize) {  // w_k = F s_k / sum_j s_j
+        S sum = 0, gs = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          sum += s[ex[k]];
+          gs += g[k] * s[ex[k]];
+        }
+        for (int64_t k = 0; k < K; ++k) dsr[ex[k]] += F * (g[k] / sum - gs / (sum * sum));
+      } else {
+        for (int64_t k = 0; k < K; ++k) dsr[ex[k]] += F * g[k];
       }
-      for (int64_t k = 0; k < K; ++k) dsr[ex[k]] += F * (g[k] / sum - gs / (sum * sum));
-    } else {
-      for (int64_t k = 0; k < K; ++k) dsr[ex[k]] += F * g[k];
     }
-  }
+  });
   // ... and the balance loss: d/ds of (1/B) sum_b sum_i f_i (1/T) sum_t s_i,t / sum_j s_j,t
   if (balance_coef != 0) {
-    for (int64_t n = 0; n < N; ++n) {
-      const int64_t b = n / sh.T;
-      const S* s = a.scores.data() + n * E;
-      S sum = 0;
-      for (int64_t e = 0; e < E; ++e) sum += s[e];
-      const S k = S(balance_coef / double(sh.B * sh.T));
-      S fs = 0;  // sum_i f_i s_i / sum
-      for (int64_t e = 0; e < E; ++e) fs += S(a.f[size_t(b * E + e)]) * s[e] / sum;
-      for (int64_t e = 0; e < E; ++e) ds[size_t(n * E + e)] += k * (S(a.f[size_t(b * E + e)]) - fs) / sum;
-    }
+    for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t b = n / sh.T;
+        const S* s = a.scores.data() + n * E;
+        S sum = 0;
+        for (int64_t e = 0; e < E; ++e) sum += s[e];
+        const S k = S(balance_coef / double(sh.B * sh.T));
+        S fs = 0;  // sum_i f_i s_i / sum
+        for (int64_t e = 0; e < E; ++e) fs += S(a.f[size_t(b * E + e)]) * s[e] / sum;
+        for (int64_t e = 0; e < E; ++e) ds[size_t(n * E + e)] += k * (S(a.f[size_t(b * E + e)]) - fs) / sum;
+      }
+    });
   }
   // d logits through sigmoid (element-wise) or softmax (row Jacobian)
   std::vector<S> dl(size_t(N * E));
-  for (int64_t n = 0; n < N; ++n) {
-    const S* s = a.scores.data() + n * E;
-    const S* dsr = ds.data() + n * E;
-    S* dlr = dl.data() + n * E;
-    if (sigmoid) {
-      for (int64_t e = 0; e < E; ++e) dlr[e] = dsr[e] * s[e] * (S(1) - s[e]);
-    } else {
-      const S sd = dot(s, dsr, E);
-      for (int64_t e = 0; e < E; ++e) dlr[e] = s[e] * (dsr[e] - sd);
+  for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const S* s = a.scores.data() + n * E;
+      const S* dsr = ds.data() + n * E;
+      S* dlr = dl.data() + n * E;
+      if (sigmoid) {
+        for (int64_t e = 0; e < E; ++e) dlr[e] = dsr[e] * s[e] * (S(1) - s[e]);
+      } else {
+        const S sd = dot(s, dsr, E);
+        for (int64_t e = 0; e < E; ++e) dlr[e] = s[e] * (dsr[e] - sd);
+      }
     }
-  }
+  });
   linear_bwd(GemmPrecision::F32, &pool, dx, w.gate.g, dl.data(), x, w.gate.w, N, d, E);
 }
 
-#define FRUGAL_TRAIN_FFN(S)                                                                                      \
-  template void mlp_fwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, int64_t, S*, MlpActs<S>&);      \
-  template void mlp_bwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, const S*, int64_t, S*,          \
-                           MlpActs<S>&);                                                                         \
-  template void moe_fwd<S>(const MoeShape&, const TLayer<S>&, const S*, S*, MoeActs<S>&, ThreadPool&);           \
-  template void moe_bwd<S>(const MoeShape&, const TLayer<S>&, const S*, const S*, S*, double, MoeActs<S>&,       \
-                           ThreadPool&);
+#define FRUGAL_TRAIN_FFN(S)                                                                                           \
+  template void mlp_fwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, int64_t, S*, MlpActs<S>&);           \
+  template void mlp_bwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, const S*, int64_t, S*, MlpActs<S>&); \
+  template void moe_fwd<S>(const MoeShape&, const TLayer<S>&, const S*, S*, MoeActs<S>&, ThreadPool&);                \
+  template void moe_bwd<S>(const MoeShape&, const TLayer<S>&, const S*, const S*, S*, double, MoeActs<S>&, ThreadPool&);
 FRUGAL_TRAIN_FFN(float)
 FRUGAL_TRAIN_FFN(double)
 

@@ -34,6 +34,7 @@ struct MoeActs {
   std::vector<S> weights;            // [N, K] gating weights (normalized, times routed_scaling_factor)
   std::vector<int64_t> slot_begin;   // [E + 1] expert e's (token, k) pairs: slots[slot_begin[e] ..)
   std::vector<int32_t> slots;        // [N K] pair ids n K + k, grouped by expert
+  std::vector<int64_t> slot_of;      // [N K] place of pair n K + k in `slots`
   std::vector<S> xe, ye;             // [N K, d] gathered inputs and expert outputs, in slot order
   std::vector<MlpActs<S>> ex;        // per routed expert
   MlpActs<S> shared;

@@ -23,7 +23,8 @@ void check_trainable(const ModelConfig& c, const TrainModelOptions& opt) {
 }  // namespace
 
 TrainModel::TrainModel(const ModelConfig& cfg, const TrainModelOptions& opt)
-    : core_(std::make_unique<train::TrainCore<float>>(cfg, opt.fp8 ? train::GemmPrecision::FP8 : train::GemmPrecision::F32)) {
+    : core_(std::make_unique<train::TrainCore<float>>(cfg, opt.fp8 ? train::GemmPrecision::FP8
+                                                                    : train::GemmPrecision::F32)) {
   train::param_init(core_->layout, core_->values.data(), opt.seed, opt.init_std);
   for (const train::ParamSlot& s : core_->layout.slots) {
     params_.push_back(ParamTensor{.name = s.name,

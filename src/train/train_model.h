@@ -16,7 +16,7 @@ namespace frugal {
 struct TrainModelOptions {
   uint64_t seed = 0;
   float init_std = 0.02f;  // normal(0, init_std) for every matrix
-  bool fp8 = false;        // V3's FP8 GEMMs for every Linear but the head and router (train_ops.h)
+  bool fp8 = false;        // V3's FP8 GEMMs for every Linear (router, head, embedding, norms, attention core stay fp32)
 };
 
 class TrainModel : public Trainable {

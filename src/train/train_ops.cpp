@@ -26,12 +26,17 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* 
               1.0, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
 
-// The fp8 kernels take a pool; a caller without one runs them on a pool of one.
-template <typename F>
-void fp8_call(ThreadPool* pool, F&& f) {
-  if (pool) return f(*pool);
-  ThreadPool one(1);
-  f(one);
+// The OpenMP build of OpenBLAS sizes its parallel regions from the CALLING
+// thread's OpenMP setting (omp_get_max_threads), which openblas_set_num_threads
+// changes for the thread that calls it only. A pool worker that never called it
+// makes OpenBLAS start (and spin) an OpenMP team of its own beside our pool: 5x
+// slower on 2 cores. So every thread that calls BLAS sets it once.
+void blas_single_thread_here() {
+  thread_local bool done = false;
+  if (!done) {
+    openblas_set_num_threads(1);
+    done = true;
+  }
 }
 
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the
@@ -61,35 +66,38 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t M, int64_t Nc, int64_t K, 
   pool->parallel_for(M, [&](int64_t b, int64_t e, int) { rows(b, e); }, grain);
 }
 
+// V3's FP8 recipe for the three GEMMs of a Linear (kernels/fp8_linear.h: E4M3
+// fake quantization with 1x128 activation tiles, 128x128 weight blocks and
+// 128x1 tiles for the weight-gradient GEMM). fp32 only: the double
+// instantiation exists for finite differences of the exact math.
+template <typename S>
+bool use_fp8(GemmPrecision p, ThreadPool* pool) {
+  if (p != GemmPrecision::FP8) return false;
+  FRUGAL_CHECK((std::is_same_v<S, float>) && pool, "FP8 GEMMs need float and a pool");
+  return true;
+}
+
 template <typename S>
 void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W, int64_t N, int64_t in,
                 int64_t out) {
-  // FP8: X fake-quantized in 1x128 tiles, W in 128x128 blocks (kernels/fp8_linear.h).
-  if (p == GemmPrecision::FP8) {
-    if constexpr (std::is_same_v<S, float>) {
-      return fp8_call(pool, [&](ThreadPool& tp) { fp8_linear_fwd(Y, X, W, N, in, out, tp); });
-    } else {
-      fail("FP8 GEMMs are emulated in fp32 only");
-    }
+  if constexpr (std::is_same_v<S, float>) {
+    if (use_fp8<S>(p, pool)) return fp8_linear_fwd(Y, X, W, N, in, out, *pool);
   }
+  FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   gemm<S>(pool, false, true, N, out, in, X, in, W, in, S(0), Y, out);  // Y = X W^T
 }
 
 template <typename S>
 void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, const S* X, const S* W, int64_t N,
                 int64_t in, int64_t out) {
-  // FP8: input-gradient GEMM (dY 1x128 tiles, W 128x128 blocks) and
-  // weight-gradient GEMM (dY and X in 128x1 tiles along tokens).
-  if (p == GemmPrecision::FP8) {
-    if constexpr (std::is_same_v<S, float>) {
-      return fp8_call(pool, [&](ThreadPool& tp) {
-        if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, tp);
-        fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, tp);
-      });
-    } else {
-      fail("FP8 GEMMs are emulated in fp32 only");
+  if constexpr (std::is_same_v<S, float>) {
+    if (use_fp8<S>(p, pool)) {
+      if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, *pool);
+      fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, *pool);
+      return;
     }
   }
+  FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   if (dX) gemm<S>(pool, false, false, N, in, out, dY, out, W, in, S(1), dX, in);  // dX += dY W
   gemm<S>(pool, true, false, out, in, N, dY, out, X, in, S(1), dW, in);           // dW += dY^T X
 }

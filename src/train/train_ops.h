@@ -27,7 +27,7 @@ std::vector<T>& sized(std::vector<T>& v, int64_t n) {
 // How the three GEMMs of a Linear are computed (V3 report Sec. 3.3).
 enum class GemmPrecision {
   F32,  // plain fp32 (double in the FD instantiation)
-  FP8,  // V3's fine-grained E4M3, emulated in fp32 (kernels/fp8_linear.h); float only
+  FP8,  // V3's fine-grained E4M3 emulation (kernels/fp8_linear.h); float only
 };
 
 // C[M, Nc] = op(A) op(B) + beta C, op = transpose when ta / tb. Split over the

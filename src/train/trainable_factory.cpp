@@ -1,10 +1,13 @@
-// The model `frugal train` trains: the DeepSeek-V2/V3 training forward/backward.
-#include "train/train_model.h"
+// trainable_factory.h's definition: the DeepSeek-V2/V3 training model. (Replaces
+// trainable_factory_stub.cpp of the train-infra branch at merge.)
 #include "train/trainable_factory.h"
+
+#include "train/train_model.h"
 
 namespace frugal {
 
 std::unique_ptr<Trainable> trainable_create(const ModelConfig& cfg, const TrainableOptions& opt) {
+  // seq_len / batch_rows are hints for preallocation; activations are sized on the first batch.
   return train_model_create(cfg, {.seed = opt.seed, .init_std = opt.init_std, .fp8 = opt.fp8});
 }
 

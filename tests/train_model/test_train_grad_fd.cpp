@@ -94,6 +94,7 @@ struct WholeCase {
   LossOptions opt;
   int64_t B, T;
   uint64_t seed;
+  bool label_weights = false;  // GRPO-style per-target weights of both signs
 };
 
 void check_whole_loss(const WholeCase& wc, double tol) {
@@ -103,7 +104,11 @@ void check_whole_loss(const WholeCase& wc, double tol) {
   const ModelConfig c = tiny_config(wc.like, o);
   TrainCore<double> core(c, GemmPrecision::F32);
   init_core(core, wc.seed, 0.3f);
-  const TrainBatch batch = make_batch(wc.B, wc.T, c.vocab_size, wc.seed);
+  TrainBatch batch = make_batch(wc.B, wc.T, c.vocab_size, wc.seed);
+  if (wc.label_weights) {
+    const std::vector<double> w = randn(wc.B * wc.T, 99, 0.5);
+    batch.label_weight.assign(w.begin(), w.end());
+  }
   core.run(batch, wc.opt, pool, true);
   const std::vector<double> grads = core.grads;
   const std::vector<int32_t> routing = core.routing();
@@ -125,6 +130,13 @@ TEST(TrainGradFd, WholeLossV3AllParts) {
   // MTP depth 2 (chained modules), balance loss and z-loss on.
   check_whole_loss({"v3", "tiny", json{{"num_nextn_predict_layers", 2}},
                     LossOptions{.mtp_lambda = 0.3f, .balance_alpha = 0.1f, .z_loss = 0.01f}, 2, 6, 3},
+                   1e-6);
+}
+
+TEST(TrainGradFd, WholeLossV3LabelWeights) {
+  // GRPO's weighted main loss sum_t w_t CE_t, with MTP and z-loss beside it.
+  check_whole_loss({"v3_weighted", "tiny", json::object(), LossOptions{.mtp_lambda = 0.3f, .z_loss = 0.01f}, 2, 5, 4,
+                    true},
                    1e-6);
 }
 
@@ -158,7 +170,7 @@ struct ModuleFixture {
     const std::vector<double> grads = core->grads;
     fd_check("x", x.data(), dx.data(), int64_t(x.size()), loss, rep, 40, same);
     for (const ParamSlot& s : core->layout.slots)
-      if (s.name.starts_with(prefix) && !s.router_bias)
+      if (s.name.starts_with(prefix.substr(0, prefix.find(' '))) && !s.router_bias)
         fd_check(s.name, core->values.data() + s.offset, grads.data() + s.offset, s.numel, loss, rep, 12, same);
     std::printf("[ measured ] %s: max FD error %.3g, worst %s\n", prefix.c_str(), rep.max_err, rep.worst.c_str());
     EXPECT_LE(rep.max_err, tol) << rep.worst;
@@ -195,9 +207,15 @@ TEST(TrainGradFd, RopeInverseIsTheBackward) {
 }
 
 TEST(TrainGradFd, Mla) {
-  for (const char* like : {"tiny", "tiny-v2-lite"}) {  // q LoRA + YaRN; plain q_proj + YaRN
-    ModuleFixture f(like, like == std::string("tiny-v2-lite") ? json{{"q_lora_rank", 0}} : json{});
-    const int64_t B = 2, T = 4, N = B * T, d = f.c.hidden_size;
+  // q LoRA + YaRN; plain q_proj + YaRN; and T = 150 rows, which span 3 query blocks of
+  // the causal attention (train_attention.cpp kQueryBlock = 64).
+  struct Shape {
+    const char* like;
+    int64_t B, T;
+  };
+  for (const Shape sh_ : {Shape{"tiny", 2, 4}, Shape{"tiny-v2-lite", 2, 4}, Shape{"tiny", 1, 150}}) {
+    ModuleFixture f(sh_.like, sh_.like == std::string("tiny-v2-lite") ? json{{"q_lora_rank", 0}} : json{});
+    const int64_t B = sh_.B, T = sh_.T, N = B * T, d = f.c.hidden_size;
     std::vector<double> cos, sin;
     rope_tables(f.c, T, cos, sin);
     std::vector<double> x = randn(N * d, 6), r = randn(N * d, 7), y(N * d);
@@ -212,7 +230,8 @@ TEST(TrainGradFd, Mla) {
     f.zero_grads();
     std::vector<double> dx(N * d, 0.0);
     mla_bwd(sh, w, cos, sin, x.data(), r.data(), dx.data(), a, f.pool);
-    f.check("model.layers.1.self_attn.", x, dx, loss, nullptr, 1e-7);
+    f.check(std::string("model.layers.1.self_attn.") + " (" + sh_.like + ", T " + std::to_string(T) + ")", x, dx, loss,
+            nullptr, 1e-7);
   }
 }
 
@@ -272,13 +291,13 @@ TEST(TrainGradFd, CrossEntropyWithZLoss) {
   const std::vector<int32_t> targets = {3, -1, 0, 8};
   const double zc = 0.1;
   auto loss = [&] {
-    CeSums s = cross_entropy_fwd(logits.data(), targets.data(), N, V, lse, false, pool);
+    CeSums s = cross_entropy_fwd(logits.data(), targets.data(), N, V, lse, {}, pool);
     return s.loss / double(s.count) + zc * s.z / double(s.count);
   };
   std::vector<double> d = logits;
-  const CeSums s = cross_entropy_fwd(d.data(), targets.data(), N, V, lse, true, pool);
+  const CeSums s = cross_entropy_fwd(d.data(), targets.data(), N, V, lse, {.to_probs = true}, pool);
   EXPECT_NEAR(s.loss / 3 + zc * s.z / 3, loss(), 1e-12) << "to_probs does not change the loss";
-  cross_entropy_bwd(d.data(), targets.data(), lse.data(), N, V, 1.0 / 3, zc / 3, pool);
+  cross_entropy_bwd(d.data(), targets.data(), lse.data(), N, V, 1.0 / 3, zc / 3, nullptr, pool);
   FdReport rep;
   fd_check("logits", logits.data(), d.data(), N * V, loss, rep, 100);
   EXPECT_LE(rep.max_err, 1e-7) << rep.worst;
