@@ -1,0 +1,75 @@
+// Rollback: after steps that rejected drafts, the main cache holds exactly the
+// latents of a run that never saw them (one prefill of the accepted tokens), and
+// the MTP cache those of MTP module 0 run in one pass over that run's hidden
+// states: nothing of the rejected drafts or of the chained rows is left.
+#include <gtest/gtest.h>
+
+#include "spec_test_model.h"
+
+namespace frugal {
+namespace {
+
+using testing_util::max_abs_diff;
+
+constexpr double kTol = 1e-4;  // the same tokens in differently shaped passes (fp32 sums in another order)
+
+double cache_diff(const LatentKvCache& a, const LatentKvCache& b, int64_t positions) {
+  double err = 0;
+  for (int64_t l = 0; l < a.n_layers; ++l)
+    err = std::max(err, max_abs_diff(a.row(l, 0), b.row(l, 0), positions * a.row_size()));
+  return err;
+}
+
+void expect_rollback_leaves_no_trace(float agree) {
+  auto t = test::spec_test_model(agree);
+  const Model& m = *t.model;
+  ThreadPool pool(2);
+  const int64_t V = m.config.vocab_size, d = m.config.hidden_size, depth = 3;
+  const std::vector<int32_t> prompt = test::some_tokens(7, V, 5);
+  LatentKvCache cache = m.new_cache(96), mtp_cache = m.new_mtp_cache(96);
+  Sampler sampler({});
+  ForwardScratch fs;
+  ForwardResult fr;
+  transformer_fwd(m, prompt.data(), int64_t(prompt.size()), cache, {.all_logits = false}, fr, fs, pool);
+  SpecSequence seq{.cache = &cache, .mtp_cache = &mtp_cache, .sampler = &sampler, .depth = depth};
+  spec_begin(seq, prompt.data(), fr.hidden.data(), int64_t(prompt.size()), argmax(fr.logits.data(), V), d);
+  std::vector<int32_t> tokens = prompt;  // t_0 .. t_{P-1}: what the cache must hold
+  SpecScratch s;
+  int64_t checked = 0;
+  for (int step = 0; step < 10; ++step) {
+    const int64_t before = cache.length;
+    tokens.push_back(seq.current);
+    spec_step(m, {&seq}, AttnMode::Auto, s, pool);
+    tokens.insert(tokens.end(), seq.emitted.begin(), seq.emitted.end() - 1);
+    const int64_t accepted = int64_t(seq.emitted.size()) - 1;
+    ASSERT_EQ(cache.length, before + accepted + 1);
+    ASSERT_EQ(cache.length, int64_t(tokens.size()));
+    ASSERT_EQ(mtp_cache.length + int64_t(seq.owed_tokens.size()), cache.length);
+    if (accepted == depth) continue;  // nothing rejected this step
+    ++checked;
+
+    // The run that never saw the rejected drafts.
+    const int64_t P = cache.length, M = mtp_cache.length;
+    LatentKvCache ref = m.new_cache(P), ref_mtp = m.new_mtp_cache(P);
+    ForwardResult rr;
+    transformer_fwd(m, tokens.data(), P, ref, {.all_logits = true}, rr, fs, pool);
+    const double main_err = cache_diff(cache, ref, P);
+    std::vector<float> mtp_logits;
+    mtp_fwd(m, 0, rr.hidden.data(), tokens.data() + 1, M, ref_mtp, AttnMode::Auto, mtp_logits, fs, pool);
+    const double mtp_err = cache_diff(mtp_cache, ref_mtp, M);
+    EXPECT_LE(main_err, kTol) << "step " << step << ": main cache";
+    EXPECT_LE(mtp_err, kTol) << "step " << step << ": MTP cache";
+    // The rows owed to the MTP module are the reference's hidden states.
+    EXPECT_LE(max_abs_diff(seq.owed_hidden.data(), rr.hidden.data() + M * d, (P - M) * d), kTol);
+    std::vector<int32_t> owed(tokens.begin() + M + 1, tokens.end());
+    owed.push_back(seq.current);
+    EXPECT_EQ(seq.owed_tokens, owed);
+  }
+  EXPECT_GE(checked, 3);
+}
+
+TEST(SpeculativeCache, RollbackWithRandomDrafts) { expect_rollback_leaves_no_trace(-1.0f); }
+TEST(SpeculativeCache, RollbackWithPartlyRightDrafts) { expect_rollback_leaves_no_trace(0.2f); }
+
+}  // namespace
+}  // namespace frugal
