@@ -50,7 +50,37 @@ TEST(SpeculativeCli, RunPromptAndChatSameAsWithout) {
     return out;
   };
   EXPECT_EQ(answers(chat_spec.out), answers(chat_plain.out));
+  EXPECT_GT(answers(chat_plain.out).size(), 4u) << chat_plain.out;
   EXPECT_NE(chat_spec.out.find("speculative: "), std::string::npos) << chat_spec.out;
+}
+
+// bench --speculative: per depth, the figures are present and consistent. With
+// random weights the drafts are almost never right (about 1 in vocab_size), so
+// each step yields one token and costs more weight traffic than a plain step:
+// the MTP passes, and the union of the experts of depth + 1 rows.
+TEST(SpeculativeCli, BenchReportsSpeculativeFigures) {
+  test::TinyChatModel t(/*load=*/false);
+  auto r = run_frugal("bench -m " + t.dir.string() + " --prompt 8 --gen 12 --batch 1 --repeat 1 -t 1 --speculative 1,3 --json 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  const auto& rows = j["speculative"];
+  ASSERT_EQ(rows.size(), 3u);  // plain, then each depth
+  EXPECT_EQ(rows[0]["depth"], 0);
+  const double plain_bytes = rows[0]["weight_bytes_per_token"], plain_experts = rows[0]["experts_per_main_pass"];
+  EXPECT_GT(plain_bytes, 0);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    const int64_t depth = row["depth"];
+    EXPECT_EQ(depth, i == 1 ? 1 : 3);
+    EXPECT_EQ(row["acceptance"].size(), size_t(depth));
+    EXPECT_TRUE(row["same_tokens"].get<bool>());
+    EXPECT_GE(row["tokens_per_step"].get<double>(), 1.0);
+    EXPECT_LE(row["tokens_per_step"].get<double>(), double(depth + 1));
+    EXPECT_GT(row["tok_per_s"].get<double>(), 0);
+    EXPECT_NEAR(row["mtp_passes_per_step"].get<double>(), double(depth), 0.5);
+    EXPECT_GT(row["weight_bytes_per_token"].get<double>(), plain_bytes);
+    EXPECT_GE(row["experts_per_main_pass"].get<double>(), plain_experts);
+  }
 }
 
 TEST(SpeculativeCli, ModelWithoutMtpIsAOneLineError) {
