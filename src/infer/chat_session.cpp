@@ -23,12 +23,12 @@ std::string model_type_name(const ModelConfig& c) {
 ChatSession::ChatSession(const Model& model, const Tokenizer& tokenizer, const ChatSessionOptions& opt,
                          ThreadPool& pool)
     : model_(model), tokenizer_(tokenizer), opt_(opt), pool_(pool) {
+  spec_check_model(model, opt.speculative);
   format_ = opt.format.empty() ? chat_format_detect(tokenizer.chat_template(), model_type_name(model.config))
                                : chat_format_parse(opt.format);
   const int64_t ctx = std::min(opt.context, model.config.max_position_embeddings);
   memory_check(memory_plan(model, ctx, 1, ctx));
   cache_ = model.new_cache(ctx);
-  spec_check_model(model, opt.speculative);
   if (opt.speculative > 0) mtp_cache_ = model.new_mtp_cache(ctx);
   for (int32_t id : {tokenizer.eos_id(), int32_t(model.config.eos_token_id)})
     if (id >= 0 && std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end()) stop_ids_.push_back(id);

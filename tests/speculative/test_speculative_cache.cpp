@@ -23,7 +23,7 @@ double cache_diff(const LatentKvCache& a, const LatentKvCache& b, int64_t positi
 void expect_rollback_leaves_no_trace(float agree) {
   auto t = test::spec_test_model(agree);
   const Model& m = *t.model;
-  ThreadPool pool(2);
+  ThreadPool pool(1);
   const int64_t V = m.config.vocab_size, d = m.config.hidden_size, depth = 3;
   const std::vector<int32_t> prompt = test::some_tokens(7, V, 5);
   LatentKvCache cache = m.new_cache(96), mtp_cache = m.new_mtp_cache(96);

@@ -33,7 +33,7 @@ double rows_diff(const LatentKvCache& a, const LatentKvCache& b, int64_t positio
 TEST(SpeculativeChat, SameAnswersAndCachesAsAFreshPrefill) {
   test::TinyChatModel t;
   const Model& m = *t.model;
-  ThreadPool pool(2);
+  ThreadPool pool(1);
   const std::vector<std::string> turns = {"hello world", "in the world 123", "the end"};
   for (int64_t depth : {1, 3}) {
     ChatSession plain(m, *t.tokenizer, greedy(0), pool), spec(m, *t.tokenizer, greedy(depth), pool);
