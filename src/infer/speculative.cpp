@@ -29,13 +29,17 @@ void spec_check_model(const Model& m, int64_t depth) {
 }
 
 void spec_begin(SpecSequence& seq, const int32_t* tokens, const float* hidden, int64_t n, int32_t next, int64_t d) {
-  FRUGAL_CHECK(n > 0 && seq.mtp_cache->length == seq.cache->length - n,
-               "MTP cache at {} for a prefill of {} ending at {}", seq.mtp_cache->length, n, seq.cache->length);
+  FRUGAL_CHECK(n > 0, "an empty prefill");
+  seq.current = next;
+  seq.emitted.clear();
+  seq.owed_hidden.clear();
+  seq.owed_tokens.clear();
+  if (!seq.mtp_cache) return;  // never drafts: plain steps only
+  FRUGAL_CHECK(seq.mtp_cache->length == seq.cache->length - n, "MTP cache at {} for a prefill of {} ending at {}",
+               seq.mtp_cache->length, n, seq.cache->length);
   seq.owed_hidden.assign(hidden, hidden + n * d);       // h_{P-n} .. h_{P-1}
   seq.owed_tokens.assign(tokens + 1, tokens + n);       // t_{P-n+1} .. t_{P-1}
   seq.owed_tokens.push_back(next);                      // t_P
-  seq.current = next;
-  seq.emitted.clear();
 }
 
 namespace {
@@ -63,6 +67,7 @@ void spec_step(const Model& m, const std::vector<SpecSequence*>& seqs, AttnMode 
   // n_i: drafts that fit (verify writes positions P .. P + n).
   auto drafts_of = [&](int64_t i) {
     const SpecSequence& q = *seqs[size_t(i)];
+    if (!q.mtp_cache) return int64_t(0);
     return std::clamp<int64_t>(std::min(q.depth, q.cache->capacity - q.cache->length - 1), 0, kSpecMaxDepth);
   };
   int64_t max_n = 0;
@@ -153,9 +158,11 @@ void spec_step(const Model& m, const std::vector<SpecSequence*>& seqs, AttnMode 
     q.cache->length = P + a + 1;  // keeps t_P, d_1 .. d_a
     q.emitted.assign(dr.begin(), dr.begin() + a);
     q.emitted.push_back(v.next);
-    q.owed_hidden.insert(q.owed_hidden.end(), s.verify.hidden.begin() + row0 * d,
-                         s.verify.hidden.begin() + (row0 + a + 1) * d);
-    q.owed_tokens.insert(q.owed_tokens.end(), q.emitted.begin(), q.emitted.end());
+    if (q.mtp_cache) {
+      q.owed_hidden.insert(q.owed_hidden.end(), s.verify.hidden.begin() + row0 * d,
+                           s.verify.hidden.begin() + (row0 + a + 1) * d);
+      q.owed_tokens.insert(q.owed_tokens.end(), q.emitted.begin(), q.emitted.end());
+    }
     q.current = v.next;
     for (int64_t k = 0; k < n && k <= a; ++k) {
       ++q.counts.reached[size_t(k)];

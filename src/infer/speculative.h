@@ -49,7 +49,8 @@ struct SpecCounters {
 // generate()); spec_begin / spec_step keep the rest between steps.
 struct SpecSequence {
   LatentKvCache* cache = nullptr;      // main model
-  LatentKvCache* mtp_cache = nullptr;  // MTP module 0 (Model::new_mtp_cache), same capacity
+  LatentKvCache* mtp_cache = nullptr;  // MTP module 0 (Model::new_mtp_cache), same capacity; null:
+                                       // never drafts (a plain step in the same batch)
   Sampler* sampler = nullptr;          // this sequence's sampling options and generator
   int64_t depth = 1;                   // drafts per step (1..kSpecMaxDepth); fewer near the cache's end
 

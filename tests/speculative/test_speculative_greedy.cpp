@@ -100,8 +100,9 @@ TEST(SpeculativeGreedy, BatchOfSequencesAcceptingDifferentLengths) {
     const auto& p = ps[size_t(i)];
     transformer_fwd(m, p.data(), int64_t(p.size()), caches[size_t(i)], {.all_logits = false}, fr, fs, pool);
     const int32_t first = argmax(fr.logits.data(), V);
-    seqs[size_t(i)] = {.cache = &caches[size_t(i)], .mtp_cache = &mtp_caches[size_t(i)], .sampler = &samplers[size_t(i)],
-                       .depth = 1 + i % kSpecMaxDepth};
+    // Depths 1..4, and one sequence without MTP cache: plain steps in the same batch.
+    seqs[size_t(i)] = {.cache = &caches[size_t(i)], .mtp_cache = i == B - 1 ? nullptr : &mtp_caches[size_t(i)],
+                       .sampler = &samplers[size_t(i)], .depth = 1 + i % kSpecMaxDepth};
     spec_begin(seqs[size_t(i)], p.data(), fr.hidden.data(), int64_t(p.size()), first, d);
     got[size_t(i)].push_back(first);
   }
@@ -120,6 +121,7 @@ TEST(SpeculativeGreedy, BatchOfSequencesAcceptingDifferentLengths) {
     steps_with_different_lengths += lengths.size() > 1;
   }
   EXPECT_GT(steps_with_different_lengths, 3);
+  EXPECT_EQ(got[size_t(B - 1)].size(), 13u);  // the plain one: one token per step
   for (int64_t i = 0; i < B; ++i) {
     const auto& p = ps[size_t(i)];
     const std::vector<int32_t> want = generate_plain(m, p, int64_t(got[size_t(i)].size()), {}, pool);
