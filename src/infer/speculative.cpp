@@ -32,14 +32,13 @@ void spec_begin(SpecSequence& seq, const int32_t* tokens, const float* hidden, i
   FRUGAL_CHECK(n > 0, "an empty prefill");
   seq.current = next;
   seq.emitted.clear();
-  seq.owed_hidden.clear();
-  seq.owed_tokens.clear();
   if (!seq.mtp_cache) return;  // never drafts: plain steps only
-  FRUGAL_CHECK(seq.mtp_cache->length == seq.cache->length - n, "MTP cache at {} for a prefill of {} ending at {}",
-               seq.mtp_cache->length, n, seq.cache->length);
-  seq.owed_hidden.assign(hidden, hidden + n * d);       // h_{P-n} .. h_{P-1}
-  seq.owed_tokens.assign(tokens + 1, tokens + n);       // t_{P-n+1} .. t_{P-1}
-  seq.owed_tokens.push_back(next);                      // t_P
+  FRUGAL_CHECK(seq.mtp_cache->length + int64_t(seq.owed_tokens.size()) == seq.cache->length - n,
+               "MTP cache at {} with {} rows owed, for a prefill of {} ending at {}", seq.mtp_cache->length,
+               seq.owed_tokens.size(), n, seq.cache->length);
+  seq.owed_hidden.insert(seq.owed_hidden.end(), hidden, hidden + n * d);  // h_{P-n} .. h_{P-1}
+  seq.owed_tokens.insert(seq.owed_tokens.end(), tokens + 1, tokens + n);  // t_{P-n+1} .. t_{P-1}
+  seq.owed_tokens.push_back(next);                                        // t_P
 }
 
 namespace {

@@ -75,10 +75,13 @@ struct SpecScratch {
 // Whether `m` can draft; throws a clear frugal::Error naming the flag otherwise.
 void spec_check_model(const Model& m, int64_t depth);
 
-// Starts (or resumes) a sequence after a prefill: tokens[0..n) were just appended
-// to seq.cache in one pass whose final-normed hidden states are `hidden` [n, d],
-// and `next` was chosen from its last logits. The MTP cache must hold exactly the
-// positions before the prefill (mtp_cache->length == cache->length - n).
+// Starts a sequence after a prefill: tokens[0..n) were just appended to seq.cache
+// in one pass whose final-normed hidden states are `hidden` [n, d], and `next`
+// was chosen from its last logits. The MTP cache must hold exactly the positions
+// before the prefill (mtp_cache->length == cache->length - n) on a fresh
+// SpecSequence. A prompt prefilled in chunks: call it after each chunk, with
+// `next` the token after the chunk (the next chunk's first, then the chosen one);
+// the MTP rows are owed until the first spec_step.
 void spec_begin(SpecSequence& seq, const int32_t* tokens, const float* hidden, int64_t n, int32_t next,
                 int64_t d);
 

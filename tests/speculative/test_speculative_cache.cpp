@@ -20,7 +20,8 @@ double cache_diff(const LatentKvCache& a, const LatentKvCache& b, int64_t positi
   return err;
 }
 
-void expect_rollback_leaves_no_trace(float agree) {
+// chunks: the prompt is prefilled in that many passes (spec_begin after each).
+void expect_rollback_leaves_no_trace(float agree, int64_t chunks = 1) {
   auto t = test::spec_test_model(agree);
   const Model& m = *t.model;
   ThreadPool pool(1);
@@ -30,9 +31,13 @@ void expect_rollback_leaves_no_trace(float agree) {
   Sampler sampler({});
   ForwardScratch fs;
   ForwardResult fr;
-  transformer_fwd(m, prompt.data(), int64_t(prompt.size()), cache, {.all_logits = false}, fr, fs, pool);
   SpecSequence seq{.cache = &cache, .mtp_cache = &mtp_cache, .sampler = &sampler, .depth = depth};
-  spec_begin(seq, prompt.data(), fr.hidden.data(), int64_t(prompt.size()), argmax(fr.logits.data(), V), d);
+  const int64_t T = int64_t(prompt.size());
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t a = T * c / chunks, b = T * (c + 1) / chunks;
+    transformer_fwd(m, prompt.data() + a, b - a, cache, {.all_logits = false}, fr, fs, pool);
+    spec_begin(seq, prompt.data() + a, fr.hidden.data(), b - a, b < T ? prompt[size_t(b)] : argmax(fr.logits.data(), V), d);
+  }
   std::vector<int32_t> tokens = prompt;  // t_0 .. t_{P-1}: what the cache must hold
   SpecScratch s;
   int64_t checked = 0;
@@ -70,6 +75,7 @@ void expect_rollback_leaves_no_trace(float agree) {
 
 TEST(SpeculativeCache, RollbackWithRandomDrafts) { expect_rollback_leaves_no_trace(-1.0f); }
 TEST(SpeculativeCache, RollbackWithPartlyRightDrafts) { expect_rollback_leaves_no_trace(0.2f); }
+TEST(SpeculativeCache, PromptPrefilledInChunks) { expect_rollback_leaves_no_trace(-1.0f, 3); }
 
 }  // namespace
 }  // namespace frugal
