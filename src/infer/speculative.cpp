@@ -82,25 +82,38 @@ void spec_step(const Model& m, const std::vector<SpecSequence*>& seqs, AttnMode 
   s.batch.clear();
   s.hidden_in.clear();
   s.tokens.clear();
+  const SpecSequence* only = nullptr;  // one drafting sequence: its rows are used in place
   for (int64_t i = 0; i < B; ++i) {
     SpecSequence& q = *seqs[size_t(i)];
     if (drafts_of(i) == 0) continue;
     const int64_t r = int64_t(q.owed_tokens.size());
     FRUGAL_CHECK(r > 0 && q.mtp_cache->length + r == q.cache->length, "MTP cache at {} with {} rows owed, main at {}",
                  q.mtp_cache->length, r, q.cache->length);
-    s.batch.push_back({q.mtp_cache, int64_t(s.tokens.size()), r});
+    s.batch.push_back({q.mtp_cache, int64_t(s.tokens.size() + (only ? only->owed_tokens.size() : 0)), r});
+    if (s.batch.size() == 1) {
+      only = &q;
+      continue;
+    }
+    if (only) {  // a second one: gather the first's rows after all
+      s.hidden_in.assign(only->owed_hidden.begin(), only->owed_hidden.end());
+      s.tokens.assign(only->owed_tokens.begin(), only->owed_tokens.end());
+      only = nullptr;
+    }
     s.hidden_in.insert(s.hidden_in.end(), q.owed_hidden.begin(), q.owed_hidden.end());
     s.tokens.insert(s.tokens.end(), q.owed_tokens.begin(), q.owed_tokens.end());
   }
+  // Logits of each sequence's last row only: after a prefill the owed rows are
+  // the whole prompt, whose other logits nobody needs.
   if (!s.batch.empty())
-    mtp_fwd(m, 0, s.batch, s.hidden_in.data(), s.tokens.data(), attn, s.mtp_logits, s.mtp, pool, &s.mtp_hidden);
-  for (int64_t i = 0, b = 0; i < B; ++i) {
+    mtp_fwd(m, 0, s.batch, only ? only->owed_hidden.data() : s.hidden_in.data(),
+            only ? only->owed_tokens.data() : s.tokens.data(), attn, s.mtp_logits, s.mtp, pool,
+            {.all_logits = false, .hidden = &s.mtp_hidden});
+  for (int64_t i = 0, row = 0; i < B; ++i) {
     SpecSequence& q = *seqs[size_t(i)];
     if (drafts_of(i) == 0) continue;
-    const int64_t last = s.batch[size_t(b)].row0 + s.batch[size_t(b)].n - 1;
-    ++b;
-    s.drafts[size_t(i)].push_back(draft_token(*q.sampler, s.mtp_logits.data() + last * V, V, s.q[size_t(i)], tmp));
-    s.chain_hidden[size_t(i)].assign(s.mtp_hidden.begin() + last * d, s.mtp_hidden.begin() + (last + 1) * d);
+    s.drafts[size_t(i)].push_back(draft_token(*q.sampler, s.mtp_logits.data() + row * V, V, s.q[size_t(i)], tmp));
+    s.chain_hidden[size_t(i)].assign(s.mtp_hidden.begin() + row * d, s.mtp_hidden.begin() + (row + 1) * d);
+    ++row;
     q.owed_hidden.clear();
     q.owed_tokens.clear();
     ++q.counts.mtp_passes;
@@ -118,7 +131,8 @@ void spec_step(const Model& m, const std::vector<SpecSequence*>& seqs, AttnMode 
       s.hidden_in.insert(s.hidden_in.end(), s.chain_hidden[size_t(i)].begin(), s.chain_hidden[size_t(i)].end());
       s.tokens.push_back(s.drafts[size_t(i)].back());
     }
-    mtp_fwd(m, 0, s.batch, s.hidden_in.data(), s.tokens.data(), attn, s.mtp_logits, s.mtp, pool, &s.mtp_hidden);
+    mtp_fwd(m, 0, s.batch, s.hidden_in.data(), s.tokens.data(), attn, s.mtp_logits, s.mtp, pool,
+            {.hidden = &s.mtp_hidden});
     for (int64_t i = 0, row = 0; i < B; ++i) {
       if (drafts_of(i) <= k) continue;
       SpecSequence& q = *seqs[size_t(i)];

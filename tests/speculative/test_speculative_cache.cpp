@@ -4,6 +4,8 @@
 // states: nothing of the rejected drafts or of the chained rows is left.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "spec_test_model.h"
 
 namespace frugal {
@@ -76,6 +78,34 @@ void expect_rollback_leaves_no_trace(float agree, int64_t chunks = 1) {
 TEST(SpeculativeCache, RollbackWithRandomDrafts) { expect_rollback_leaves_no_trace(-1.0f); }
 TEST(SpeculativeCache, RollbackWithPartlyRightDrafts) { expect_rollback_leaves_no_trace(0.2f); }
 TEST(SpeculativeCache, PromptPrefilledInChunks) { expect_rollback_leaves_no_trace(-1.0f, 3); }
+
+// mtp_fwd's last-row outputs (what the drafting pass asks for) are the last rows
+// of its all-row outputs, for each sequence of a batch.
+TEST(SpeculativeCache, MtpLastRowOutputsAreTheLastRowsOfAll) {
+  auto t = test::spec_test_model(-1.0f);
+  const Model& m = *t.model;
+  ThreadPool pool(1);
+  const int64_t V = m.config.vocab_size, d = m.config.hidden_size;
+  const std::vector<int32_t> ids = test::some_tokens(9, V, 8);
+  std::vector<float> hidden(size_t(9 * d));
+  for (size_t i = 0; i < hidden.size(); ++i) hidden[i] = float(std::sin(0.37 * double(i)));
+  ForwardScratch fs;
+  std::vector<float> all_logits, all_hidden, last_logits, last_hidden;
+  for (bool all : {true, false}) {
+    LatentKvCache a = m.new_mtp_cache(16), b = m.new_mtp_cache(16);
+    const Batch batch = {{&a, 0, 4}, {&b, 4, 5}};
+    mtp_fwd(m, 0, batch, hidden.data(), ids.data(), AttnMode::Auto, all ? all_logits : last_logits, fs, pool,
+            {.all_logits = all, .hidden = all ? &all_hidden : &last_hidden});
+  }
+  ASSERT_EQ(last_logits.size(), size_t(2 * V));
+  ASSERT_EQ(last_hidden.size(), size_t(2 * d));
+  for (int64_t seq = 0; seq < 2; ++seq) {
+    const int64_t row = seq == 0 ? 3 : 8;
+    // the same rows through the head in a call of 2 rows instead of 9 (another summation order)
+    EXPECT_LE(max_abs_diff(last_logits.data() + seq * V, all_logits.data() + row * V, V), 1e-5);
+    EXPECT_EQ(max_abs_diff(last_hidden.data() + seq * d, all_hidden.data() + row * d, d), 0.0);
+  }
+}
 
 }  // namespace
 }  // namespace frugal
