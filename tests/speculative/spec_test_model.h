@@ -75,11 +75,11 @@ struct SpecTestModel {
 
 // like "tiny" (V3 shape with one MTP layer); agree < 0: the random model as
 // synthesized, else make_agreeable(agree).
-inline SpecTestModel spec_test_model(float agree, uint64_t seed = 3, nlohmann::json overrides = nlohmann::json::object()) {
+inline SpecTestModel spec_test_model(float agree, uint64_t seed = 3, nlohmann::json overrides = nlohmann::json::object(),
+                                     SynthDType dtype = SynthDType::F32) {
   SpecTestModel t;
   t.dir = std::make_unique<testing_util::TempDir>("spec");
-  synth_checkpoint({.like = "tiny", .dtype = SynthDType::F32, .seed = seed, .config_overrides = overrides},
-                   t.dir->str());
+  synth_checkpoint({.like = "tiny", .dtype = dtype, .seed = seed, .config_overrides = overrides}, t.dir->str());
   t.model = model_load(t.dir->str());
   if (agree >= 0) t.make_agreeable(agree);
   return t;

@@ -29,8 +29,8 @@ std::vector<std::vector<int32_t>> prompts(int64_t vocab) {
 // decoding; returns the acceptance counts per depth (index depth - 1). agree:
 // < 0 random MTP layer (drafts almost always rejected), else the agreeable
 // model's alpha (spec_test_model.h).
-std::vector<SpecCounters> expect_same_as_plain(float agree) {
-  auto t = spec_test_model(agree);
+std::vector<SpecCounters> expect_same_as_plain(float agree, SynthDType dtype = SynthDType::F32) {
+  auto t = spec_test_model(agree, 3, nlohmann::json::object(), dtype);
   const Model& m = *t.model;
   ThreadPool pool(1);  // a tiny model gains nothing from threads
   const auto ps = prompts(m.config.vocab_size);
@@ -52,6 +52,12 @@ std::vector<SpecCounters> expect_same_as_plain(float agree) {
 
 TEST(SpeculativeGreedy, RandomMtpLayerSameTokensAsPlain) {
   for (const SpecCounters& c : expect_same_as_plain(-1.0f)) EXPECT_LT(c.accepted[0], c.reached[0] / 10);
+}
+
+// fp8 weights with block scales: the verify pass (2..5 rows) and plain decode
+// (1 row) take different kernel paths and must still pick the same tokens.
+TEST(SpeculativeGreedy, RandomMtpLayerFp8SameTokensAsPlain) {
+  for (const SpecCounters& c : expect_same_as_plain(-1.0f, SynthDType::FP8)) EXPECT_LT(c.accepted[0], c.reached[0] / 10);
 }
 
 // alpha 0: every draft right, each step keeps all of its drafts (fewer than
