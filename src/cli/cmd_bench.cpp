@@ -1,6 +1,7 @@
-// frugal bench -m DIR [--prompt N] [--gen N] [--batch 1,4,16] [--threads N] [--json]
+// frugal bench -m DIR [--prompt N] [--gen N] [--batch 1,4,16] [--speculative 1,2,3] [--threads N] [--json]
 // Measures this machine's limits first (streaming read bandwidth, fp32 FMA peak),
-// then prefill and decode throughput, reported as ratios to those limits.
+// then prefill and decode throughput, reported as ratios to those limits, and
+// batch-1 greedy decoding with MTP speculative decoding against without.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "infer/memory_plan.h"
+#include "infer/speculative.h"
 #include "kernels/machine_limits.h"
 #include "model/transformer.h"
 
@@ -18,7 +20,7 @@ namespace frugal {
 namespace {
 
 struct BenchArgs {
-  std::string model, batches = "1,4,16", attn = "auto";
+  std::string model, batches = "1,4,16", attn = "auto", speculative;
   int64_t prompt = 512, gen = 32, repeat = 3;
   int threads = 0;
   bool json = false;
@@ -54,26 +56,37 @@ struct WeightCosts {
   int64_t params_per_token = 0;  // matmul parameters a token multiplies (2 flops each)
 };
 
-WeightCosts weight_costs(const Model& m) {
-  const ModelConfig& c = m.config;
-  WeightCosts w;
-  for (const LayerWeights& l : m.weights.layers) {
-    const MlaWeights& a = l.self_attn;
-    for (const MatrixView* v : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.o_proj}) {
-      w.fixed_bytes += view_bytes(*v);
-      if (v->data) w.params_per_token += v->rows * v->cols;
-    }
-    if (l.is_moe) {
-      w.fixed_bytes += view_bytes(l.moe.gate) + mlp_bytes(l.moe.shared_experts);
-      w.params_per_token += l.moe.gate.rows * l.moe.gate.cols + (l.moe.shared_experts.gate_proj.data ? mlp_params(l.moe.shared_experts) : 0) +
-                            c.num_experts_per_tok * mlp_params(l.moe.experts[0]);
-      w.expert_bytes = mlp_bytes(l.moe.experts[0]);
-    } else {
-      w.fixed_bytes += mlp_bytes(l.mlp);
-      w.params_per_token += mlp_params(l.mlp);
-    }
+// Adds one decoder layer's weights to w.
+void layer_costs(const ModelConfig& c, const LayerWeights& l, WeightCosts& w) {
+  const MlaWeights& a = l.self_attn;
+  for (const MatrixView* v : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.o_proj}) {
+    w.fixed_bytes += view_bytes(*v);
+    if (v->data) w.params_per_token += v->rows * v->cols;
   }
+  if (l.is_moe) {
+    w.fixed_bytes += view_bytes(l.moe.gate) + mlp_bytes(l.moe.shared_experts);
+    w.params_per_token += l.moe.gate.rows * l.moe.gate.cols + (l.moe.shared_experts.gate_proj.data ? mlp_params(l.moe.shared_experts) : 0) +
+                          c.num_experts_per_tok * mlp_params(l.moe.experts[0]);
+    w.expert_bytes = mlp_bytes(l.moe.experts[0]);
+  } else {
+    w.fixed_bytes += mlp_bytes(l.mlp);
+    w.params_per_token += mlp_params(l.mlp);
+  }
+}
+
+WeightCosts weight_costs(const Model& m) {
+  WeightCosts w;
+  for (const LayerWeights& l : m.weights.layers) layer_costs(m.config, l, w);
   w.fixed_bytes += view_bytes(m.weights.lm_head);
+  return w;
+}
+
+// One pass of MTP module 0: eh_proj, its decoder layer and its output head.
+WeightCosts mtp_costs(const Model& m) {
+  WeightCosts w;
+  const MtpWeights& t = m.weights.mtp.at(0);
+  layer_costs(m.config, t.layer, w);
+  w.fixed_bytes += view_bytes(t.eh_proj) + view_bytes(t.shared_head_head);
   return w;
 }
 
@@ -84,6 +97,104 @@ std::vector<int64_t> parse_list(const std::string& s, const char* flag) {
     out.push_back(v);
   }
   return out;
+}
+
+// One batch-1 greedy generation of `gen` tokens after `prompt`: plain decoding
+// (depth 0) or speculative with `depth` drafts per step. Counts what the weight
+// traffic depends on: forward passes of each kind and the routed experts they
+// ran (a verify pass runs the union of its depth + 1 rows' experts).
+struct SpecRun {
+  double seconds = 0;
+  std::vector<int32_t> tokens;  // all decoded (the last step may overshoot gen)
+  int64_t steps = 0, main_experts = 0, mtp_experts = 0;
+  SpecCounters counts;
+};
+
+SpecRun spec_run(const Model& m, const std::vector<int32_t>& prompt, int64_t gen, int64_t depth, AttnMode attn,
+                 ThreadPool& pool) {
+  const int64_t V = m.config.vocab_size, T = int64_t(prompt.size());
+  LatentKvCache cache = m.new_cache(T + gen + kSpecMaxDepth + 1), mtp_cache = m.new_mtp_cache(cache.capacity);
+  Sampler greedy({});
+  SpecScratch s;
+  SpecRun r;
+  transformer_fwd(m, prompt.data(), T, cache, {.attn = attn, .all_logits = false}, s.verify, s.main, pool);
+  int32_t next = argmax(s.verify.logits.data(), V);
+  SpecSequence seq{.cache = &cache, .mtp_cache = &mtp_cache, .sampler = &greedy, .depth = depth};
+  if (depth > 0) spec_begin(seq, prompt.data(), s.verify.hidden.data(), T, next, m.config.hidden_size);
+  s.main.moe.experts_run = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (int64_t(r.tokens.size()) < gen) {
+    if (depth == 0) {
+      transformer_fwd(m, &next, 1, cache, {.attn = attn, .all_logits = false}, s.verify, s.main, pool);
+      next = argmax(s.verify.logits.data(), V);
+      r.tokens.push_back(next);
+    } else {
+      spec_step(m, {&seq}, attn, s, pool);
+      r.tokens.insert(r.tokens.end(), seq.emitted.begin(), seq.emitted.end());
+    }
+    ++r.steps;
+  }
+  r.seconds = seconds_since(t0);
+  r.main_experts = s.main.moe.experts_run;
+  r.mtp_experts = s.mtp.moe.experts_run;
+  r.counts = seq.counts;
+  return r;
+}
+
+// Plain against speculative decoding at each depth (batch 1, greedy).
+nlohmann::json bench_speculative(const Model& m, const std::vector<int64_t>& depths, int64_t gen, int64_t repeat,
+                                 AttnMode attn, const MachineLimits& lim, ThreadPool& pool,
+                                 const std::function<void(const std::string&)>& say) {
+  std::mt19937 rng(2);
+  std::vector<int32_t> prompt(8);
+  for (int32_t& x : prompt) x = int32_t(rng() % uint32_t(m.config.vocab_size));
+  const WeightCosts main = weight_costs(m), mtp = mtp_costs(m);
+  auto measure = [&](int64_t depth) {
+    SpecRun r;
+    std::vector<double> t;
+    for (int64_t i = 0; i < repeat; ++i) t.push_back((r = spec_run(m, prompt, gen, depth, attn, pool)).seconds);
+    std::sort(t.begin(), t.end());
+    r.seconds = t[t.size() / 2];
+    return r;
+  };
+  const SpecRun plain = measure(0);
+  const double plain_tps = double(plain.tokens.size()) / plain.seconds;
+  const double plain_bytes = (double(main.fixed_bytes) * double(plain.steps) + double(plain.main_experts) * double(main.expert_bytes)) /
+                             double(plain.tokens.size());
+  nlohmann::json rows = nlohmann::json::array();
+  rows.push_back({{"depth", 0}, {"tok_per_s", plain_tps}, {"weight_bytes_per_token", plain_bytes},
+                  {"experts_per_main_pass", double(plain.main_experts) / double(plain.steps)},
+                  {"seconds_per_step", plain.seconds / double(plain.steps)}});
+  say(fmt::format("speculative, batch 1 greedy, {} tokens: plain {:.1f} tok/s, {:.3f} GB of weights per token, "
+                  "{:.1f} routed experts per pass",
+                  gen, plain_tps, plain_bytes / 1e9, double(plain.main_experts) / double(plain.steps)));
+  for (int64_t depth : depths) {
+    const SpecRun r = measure(depth);
+    const double n = double(r.tokens.size()), tps = n / r.seconds;
+    const double bytes = (double(main.fixed_bytes) * double(r.steps) + double(mtp.fixed_bytes) * double(r.counts.mtp_passes) +
+                          double(r.main_experts + r.mtp_experts) * double(main.expert_bytes)) / n;
+    std::vector<double> acceptance;
+    for (int64_t k = 0; k < depth; ++k)
+      acceptance.push_back(r.counts.reached[size_t(k)] ? double(r.counts.accepted[size_t(k)]) / double(r.counts.reached[size_t(k)]) : 0.0);
+    const bool same = std::equal(plain.tokens.begin(), plain.tokens.begin() + gen, r.tokens.begin());
+    const double step_ratio = (r.seconds / double(r.steps)) / (plain.seconds / double(plain.steps));
+    rows.push_back({{"depth", depth}, {"tok_per_s", tps}, {"speedup", tps / plain_tps},
+                    {"tokens_per_step", r.counts.tokens_per_step()}, {"acceptance", acceptance},
+                    {"weight_bytes_per_token", bytes}, {"gb_per_s", bytes * tps / 1e9},
+                    {"experts_per_main_pass", double(r.main_experts) / double(r.steps)},
+                    {"mtp_passes_per_step", double(r.counts.mtp_passes) / double(r.steps)},
+                    {"seconds_per_step", r.seconds / double(r.steps)}, {"step_cost_vs_plain", step_ratio},
+                    {"same_tokens", same}});
+    std::string acc;
+    for (double x : acceptance) acc += fmt::format(" {:.2f}", x);
+    say(fmt::format("speculative {}: {:.1f} tok/s ({:.2f}x), {:.2f} tokens per step, acceptance by position{}, "
+                    "{:.3f} GB of weights per token ({:.0f}% of bandwidth), {:.1f} routed experts per verify pass, "
+                    "a step costs {:.2f} plain steps, same tokens: {}",
+                    depth, tps, tps / plain_tps, r.counts.tokens_per_step(), acc, bytes / 1e9,
+                    100 * bytes * tps / 1e9 / lim.read_gb_per_s, double(r.main_experts) / double(r.steps), step_ratio,
+                    same ? "yes" : "no"));
+  }
+  return rows;
 }
 
 }  // namespace
@@ -98,9 +209,13 @@ Command bench_command(CLI::App& app) {
   sub->add_option("--attn", a->attn, "Attention path: naive, absorb(ed), or auto (naive for prefill, absorbed for decode)")->check(CLI::IsMember({"auto", "naive", "absorb"}));
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   sub->add_option("--repeat", a->repeat, "Runs of each measurement; the median is reported")->check(CLI::PositiveNumber);
+  sub->add_option("--speculative", a->speculative,
+                  "Also compare batch-1 greedy decoding with MTP speculative decoding at these draft depths (e.g. 1,2,3)");
   sub->add_flag("--json", a->json, "Print one JSON object instead of a table");
   return {sub, [a] {
             const std::vector<int64_t> batches = parse_list(a->batches, "--batch");
+            const std::vector<int64_t> depths = a->speculative.empty() ? std::vector<int64_t>{}
+                                                                       : parse_list(a->speculative, "--speculative");
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             nlohmann::json r;
             auto say = [&](const std::string& line) {
@@ -113,6 +228,7 @@ Command bench_command(CLI::App& app) {
                             lim.fma_gflop_per_s));
 
             auto m = model_load(a->model);
+            for (int64_t depth : depths) spec_check_model(*m, depth);
             const ModelConfig& c = m->config;
             const AttnMode attn = attn_mode_parse(a->attn);
             const WeightCosts costs = weight_costs(*m);
@@ -178,6 +294,7 @@ Command bench_command(CLI::App& app) {
               say(fmt::format("decode batch {:2d}: {:8.1f} tok/s, {:.3f} GB of weights per step, {:.1f} GB/s = {:.0f}% of bandwidth",
                               B, double(B * a->gen) / dt, bytes_per_step / 1e9, gbs, 100 * gbs / lim.read_gb_per_s));
             }
+            if (!depths.empty()) r["speculative"] = bench_speculative(*m, depths, a->gen, a->repeat, attn, lim, pool, say);
             const int64_t kv_per_token = c.num_hidden_layers * (c.kv_lora_rank + c.qk_rope_head_dim) * int64_t(sizeof(float));
             r["kv_bytes_per_token"] = kv_per_token;
             r["resident_bytes"] = resident_bytes();

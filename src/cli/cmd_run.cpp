@@ -29,6 +29,7 @@ int run_token_ids(const RunArgs& a, const std::string& dir) {
   o.context = std::min<int64_t>(a.ctx, int64_t(prompt.size()) + a.max_tokens);
   o.attn = generation_attn(a);
   o.sampling = generation_sampling(a);
+  o.speculative = a.speculative;
   if (!a.ignore_eos && m->config.eos_token_id >= 0) o.stop_tokens = {int32_t(m->config.eos_token_id)};
   GenerateStats st = generate(*m, prompt, o, [](int32_t id) {
     std::printf("%d ", id);
@@ -41,6 +42,7 @@ int run_token_ids(const RunArgs& a, const std::string& dir) {
                (long long)st.prompt_tokens, st.prefill_seconds, st.prompt_tokens / std::max(st.prefill_seconds, 1e-9),
                (long long)st.generated_tokens, st.decode_seconds, st.generated_tokens / std::max(st.decode_seconds, 1e-9),
                st.stopped_at_stop_token ? ", stopped at EOS" : "");
+  if (st.spec.steps > 0) std::fprintf(stderr, "%s\n", spec_summary(st.spec).c_str());
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 
@@ -19,6 +20,9 @@ void generation_flags_add(CLI::App* sub, GenerationArgs& a) {
   sub->add_option("--format", a.format, "Chat format (default: from the tokenizer's chat_template)");
   sub->add_option("--attn", a.attn, "Attention path: naive, absorb(ed), or auto (naive for prefill, absorbed for decode)")->check(CLI::IsMember({"auto", "naive", "absorb"}));
   sub->add_option("-t,--threads", a.threads, "Threads (default: all cores)");
+  sub->add_option("--speculative", a.speculative,
+                  "Draft N tokens per step with the model's MTP layer and verify them in one pass (0: off)")
+      ->check(CLI::Range(int64_t(0), kSpecMaxDepth));
 }
 
 SamplerOptions generation_sampling(const GenerationArgs& a) {
@@ -34,7 +38,16 @@ ChatSessionOptions generation_session_options(const GenerationArgs& a) {
   o.sampling = generation_sampling(a);
   o.attn = generation_attn(a);
   o.format = a.format;
+  o.speculative = a.speculative;
   return o;
+}
+
+std::string spec_summary(const SpecCounters& c) {
+  if (c.steps == 0) return "";
+  std::string s = fmt::format("speculative: {:.2f} tokens per step, acceptance by draft position", c.tokens_per_step());
+  for (size_t k = 0; k < c.reached.size() && c.reached[k] > 0; ++k)
+    s += fmt::format(" {:.2f}", double(c.accepted[k]) / double(c.reached[k]));
+  return s;
 }
 
 void chat_stats_print(const ChatReplyStats& st) {
@@ -42,6 +55,7 @@ void chat_stats_print(const ChatReplyStats& st) {
                (long long)st.prompt_tokens, (long long)st.cached_tokens, st.prefill_seconds,
                (long long)st.generated_tokens, st.generated_tokens / std::max(st.decode_seconds, 1e-9),
                st.stopped ? "; stopped" : st.hit_limit ? "; hit the token limit" : "");
+  if (st.spec.steps > 0) std::fprintf(stderr, "[%s]\n", spec_summary(st.spec).c_str());
 }
 
 }  // namespace frugal

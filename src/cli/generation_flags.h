@@ -18,6 +18,7 @@ struct GenerationArgs {
   int64_t top_k = 0;
   uint64_t seed = 0;
   int threads = 0;
+  int64_t speculative = 0;  // MTP draft depth; 0: off
 };
 
 void generation_flags_add(CLI::App* sub, GenerationArgs& a);
@@ -25,5 +26,7 @@ ChatSessionOptions generation_session_options(const GenerationArgs& a);
 SamplerOptions generation_sampling(const GenerationArgs& a);
 AttnMode generation_attn(const GenerationArgs& a);
 void chat_stats_print(const ChatReplyStats& st);
+// "speculative: 2.31 tokens per step, acceptance 0.81 0.62" ("" when not used).
+std::string spec_summary(const SpecCounters& c);
 
 }  // namespace frugal

@@ -25,10 +25,12 @@ ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer,
 ChatSession::ChatSession(const Model& model, const Tokenizer& tokenizer, const ChatSessionOptions& opt,
                          ThreadPool& pool)
     : model_(model), tokenizer_(tokenizer), opt_(opt), pool_(pool) {
+  spec_check_model(model, opt.speculative);
   format_ = chat_format_for_model(model, tokenizer, opt.format);
   const int64_t ctx = std::min(opt.context, model.config.max_position_embeddings);
   memory_check(memory_plan(model, ctx, 1, ctx));
   cache_ = model.new_cache(ctx);
+  if (opt.speculative > 0) mtp_cache_ = model.new_mtp_cache(ctx);
   for (int32_t id : {tokenizer.eos_id(), int32_t(model.config.eos_token_id)})
     if (id >= 0 && std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end()) stop_ids_.push_back(id);
 }
@@ -60,6 +62,13 @@ ChatReplyStats ChatSession::generate(const std::vector<int32_t>& ids, const std:
   int64_t keep = 0;
   while (keep < int64_t(cached_ids_.size()) && keep < int64_t(ids.size()) - 1 && cached_ids_[size_t(keep)] == ids[size_t(keep)])
     ++keep;
+  if (opt_.speculative > 0) {
+    // MTP row j was computed from t_{j+1}: rows up to keep - 2 are certainly
+    // this prompt's; the main cache restarts there too, so that its prefill
+    // yields the hidden states the MTP module is owed from there on.
+    keep = std::max<int64_t>(0, std::min(keep - 1, mtp_cache_.length));
+    mtp_cache_.length = keep;
+  }
   cache_.length = keep;
   cached_ids_.resize(size_t(keep));
   st.cached_tokens = keep;
@@ -71,21 +80,48 @@ ChatReplyStats ChatSession::generate(const std::vector<int32_t>& ids, const std:
   cached_ids_.insert(cached_ids_.end(), ids.begin() + keep, ids.end());
   st.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-  for (;;) {
+  // Emits one token; false when the answer ends with it.
+  auto emit = [&](int32_t id) {
     if (stop && stop->load()) {
       st.stopped = true;
-      break;
+      return false;
     }
-    const int32_t next = sampler.sample(out_.logits.data(), model_.config.vocab_size);
-    if (std::find(stop_ids_.begin(), stop_ids_.end(), next) != stop_ids_.end()) break;
+    if (std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end()) return false;
     ++st.generated_tokens;
-    on_token(next);
-    if (st.generated_tokens >= opt_.max_tokens || cache_.length >= cache_.capacity) {
-      st.hit_limit = true;
-      break;
+    on_token(id);
+    if (st.generated_tokens < opt_.max_tokens) return true;
+    st.hit_limit = true;
+    return false;
+  };
+  int32_t next = sampler.sample(out_.logits.data(), model_.config.vocab_size);
+  if (opt_.speculative == 0) {
+    while (emit(next)) {
+      if (cache_.length >= cache_.capacity) {
+        st.hit_limit = true;
+        break;
+      }
+      transformer_fwd(model_, &next, 1, cache_, fopt, out_, scratch_, pool_);
+      cached_ids_.push_back(next);
+      next = sampler.sample(out_.logits.data(), model_.config.vocab_size);
     }
-    transformer_fwd(model_, &next, 1, cache_, fopt, out_, scratch_, pool_);
-    cached_ids_.push_back(next);
+  } else {
+    SpecSequence seq{.cache = &cache_, .mtp_cache = &mtp_cache_, .sampler = &sampler, .depth = opt_.speculative};
+    spec_begin(seq, ids.data() + keep, out_.hidden.data(), int64_t(ids.size()) - keep, next, model_.config.hidden_size);
+    seq.emitted = {next};
+    for (;;) {
+      bool go_on = true;
+      for (int32_t id : seq.emitted)
+        if (!(go_on = emit(id))) break;
+      if (!go_on) break;
+      if (cache_.length >= cache_.capacity) {
+        st.hit_limit = true;
+        break;
+      }
+      cached_ids_.push_back(seq.current);
+      spec_step(model_, {&seq}, opt_.attn, spec_scratch_, pool_);
+      cached_ids_.insert(cached_ids_.end(), seq.emitted.begin(), seq.emitted.end() - 1);  // now in the cache
+    }
+    st.spec = seq.counts;
   }
   st.decode_seconds = seconds_since(t0);
   return st;

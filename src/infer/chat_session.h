@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "infer/sampler.h"
+#include "infer/speculative.h"
 #include "model/transformer.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
@@ -24,6 +25,7 @@ struct ChatSessionOptions {
   SamplerOptions sampling;
   AttnMode attn = AttnMode::Auto;
   std::string format;            // chat format name; "" = detect from the template / model type
+  int64_t speculative = 0;       // MTP draft depth (infer/speculative.h); 0: plain decoding
 };
 
 struct ChatReplyStats {
@@ -31,6 +33,7 @@ struct ChatReplyStats {
   double prefill_seconds = 0, decode_seconds = 0;
   bool stopped = false;      // interrupted through the stop flag
   bool hit_limit = false;    // max_tokens or the context ended the answer
+  SpecCounters spec;         // with speculative > 0
 };
 
 // The chat format named `name`, or (name "") the one detected from the tokenizer's
@@ -48,6 +51,10 @@ class ChatSession {
   void set_system(const std::string& text);  // "" removes it
   void reset();                              // forget the conversation (keeps the system prompt)
   int64_t context() const { return cache_.capacity; }
+  // The tokens whose latents the cache holds, and the caches (read-only, for tests).
+  const std::vector<int32_t>& cached_ids() const { return cached_ids_; }
+  const LatentKvCache& cache() const { return cache_; }
+  const LatentKvCache& mtp_cache() const { return mtp_cache_; }
 
   // Adds the user's message, generates the answer and appends it to the history.
   // on_delta receives reasoning / content text as it is decoded. Throws
@@ -75,6 +82,8 @@ class ChatSession {
   std::vector<ChatMessage> history_;
   LatentKvCache cache_;
   std::vector<int32_t> cached_ids_;  // the tokens whose latents the cache holds
+  LatentKvCache mtp_cache_;          // with speculative > 0: MTP rows 0 .. mtp_cache_.length - 1
+  SpecScratch spec_scratch_;
   ForwardScratch scratch_;
   ForwardResult out_;
   std::vector<int32_t> stop_ids_;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "infer/memory_plan.h"
+#include "infer/speculative_generate.h"
 
 namespace frugal {
 
@@ -21,6 +22,8 @@ GenerateStats generate(const Model& m, const std::vector<int32_t>& prompt, const
   if (int64_t(prompt.size()) >= capacity)
     fail("the prompt has {} tokens but the context holds {}: shorten it or raise --ctx", prompt.size(), capacity);
   memory_check(memory_plan(m, capacity, 1, int64_t(prompt.size())));
+  spec_check_model(m, opt.speculative);
+  if (opt.speculative > 0) return generate_speculative(m, prompt, opt, capacity, on_token, pool);
   LatentKvCache cache = m.new_cache(capacity);
   ForwardScratch scratch;
   ForwardResult out;

@@ -22,8 +22,7 @@ Sampler::Sampler(const SamplerOptions& opt) : opt_(opt), rng_(opt.seed) {
   if (opt.top_k < 0) fail("top_k must be >= 0, got {}", opt.top_k);
 }
 
-int32_t Sampler::sample(const float* logits, int64_t vocab) {
-  if (opt_.temperature == 0.0f) return argmax(logits, vocab);
+int64_t Sampler::filter(const float* logits, int64_t vocab) {
   // p = softmax(logits / T)
   probs_.resize(size_t(vocab));
   const float m = logits[argmax(logits, vocab)];
@@ -53,19 +52,51 @@ int32_t Sampler::sample(const float* logits, int64_t vocab) {
     while (i < keep && probs_[size_t(order_[size_t(i)])] >= floor) ++i;
     keep = i;
   }
-  // Renormalize over the kept candidates and draw.
+  // Renormalize over the kept candidates.
   std::vector<float>& kept = kept_;
   kept.assign(size_t(vocab), 0.0f);
   double total = 0;
   for (int64_t i = 0; i < keep; ++i) total += probs_[size_t(order_[size_t(i)])];
   for (int64_t i = 0; i < keep; ++i) kept[size_t(order_[size_t(i)])] = float(probs_[size_t(order_[size_t(i)])] / total);
   probs_.swap(kept);
-  double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_), acc = 0;
+  return keep;
+}
+
+int32_t Sampler::sample(const float* logits, int64_t vocab) {
+  if (opt_.temperature == 0.0f) return argmax(logits, vocab);
+  const int64_t keep = filter(logits, vocab);
+  double u = uniform(), acc = 0;
   for (int64_t i = 0; i < keep; ++i) {
     acc += probs_[size_t(order_[size_t(i)])];
     if (u < acc) return order_[size_t(i)];
   }
   return order_[size_t(keep - 1)];
+}
+
+void Sampler::distribution(const float* logits, int64_t vocab, std::vector<float>& probs) {
+  if (opt_.temperature == 0.0f) {
+    probs.assign(size_t(vocab), 0.0f);
+    probs[size_t(argmax(logits, vocab))] = 1.0f;
+    return;
+  }
+  filter(logits, vocab);
+  probs = probs_;
+}
+
+double Sampler::uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+int32_t Sampler::draw(const float* probs, int64_t vocab) {
+  const double u = uniform();
+  double acc = 0;
+  int64_t last = -1;
+  for (int64_t i = 0; i < vocab; ++i) {
+    if (probs[i] <= 0) continue;
+    acc += probs[i];
+    last = i;
+    if (u < acc) return int32_t(i);
+  }
+  FRUGAL_CHECK(last >= 0, "draw from an all-zero distribution");
+  return int32_t(last);  // rounding left u above the running sum
 }
 
 }  // namespace frugal

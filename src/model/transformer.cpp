@@ -135,7 +135,8 @@ void transformer_fwd(const Model& m, const int32_t* tokens, int64_t T, LatentKvC
 }
 
 void mtp_fwd(const Model& m, int64_t k, const Batch& batch, const float* hidden, const int32_t* next_tokens,
-             AttnMode attn, std::vector<float>& logits, ForwardScratch& s, ThreadPool& pool) {
+             AttnMode attn, std::vector<float>& logits, ForwardScratch& s, ThreadPool& pool,
+             const MtpOutputs& out) {
   const ModelConfig& c = m.config;
   FRUGAL_CHECK(k >= 0 && k < int64_t(m.weights.mtp.size()), "MTP module {} of {}", k, m.weights.mtp.size());
   const MtpWeights& w = m.weights.mtp[size_t(k)];
@@ -154,7 +155,9 @@ void mtp_fwd(const Model& m, int64_t k, const Batch& batch, const float* hidden,
   for (const BatchSeq& b : batch) b.cache->length += b.n;
   s.normed.resize(size_t(T * d));
   rmsnorm(s.normed.data(), d, s.h.data(), d, T, d, w.shared_head_norm, eps);
-  head_fwd(w.shared_head_head, batch, s.normed.data(), true, logits, s, pool);           // [T, V]
+  head_fwd(w.shared_head_head, batch, s.normed.data(), out.all_logits, logits, s, pool);  // [T or n_seqs, V]
+  if (out.hidden && out.all_logits) out.hidden->assign(s.normed.begin(), s.normed.begin() + T * d);
+  if (out.hidden && !out.all_logits) out.hidden->assign(s.last_rows.begin(), s.last_rows.end());  // head_fwd's copy
 }
 
 void mtp_fwd(const Model& m, int64_t k, const float* hidden, const int32_t* next_tokens, int64_t T,

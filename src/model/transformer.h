@@ -78,8 +78,17 @@ void transformer_fwd(const Model& m, const int32_t* tokens, int64_t T, LatentKvC
 // with hidden[i] the main model's final-normed state at position cache.length + i,
 // the position its own layer attends at (vLLM / SGLang convention; pinned by
 // tests/model/test_forward.cpp against tests/data/reference).
+struct MtpOutputs {
+  bool all_logits = true;                // false: each sequence's last row only, [n_seqs, V]
+  // Optional: the module's output after shared_head.norm, for the same rows as
+  // the logits: the `hidden` of the next depth when a single module is chained
+  // to draft several tokens (speculative decoding; SGLang's EAGLE worker feeds
+  // it back the same way).
+  std::vector<float>* hidden = nullptr;
+};
 void mtp_fwd(const Model& m, int64_t k, const Batch& batch, const float* hidden, const int32_t* next_tokens,
-             AttnMode attn, std::vector<float>& logits, ForwardScratch& s, ThreadPool& pool);
+             AttnMode attn, std::vector<float>& logits, ForwardScratch& s, ThreadPool& pool,
+             const MtpOutputs& out = {});
 void mtp_fwd(const Model& m, int64_t k, const float* hidden, const int32_t* next_tokens, int64_t T,
              LatentKvCache& cache, AttnMode attn, std::vector<float>& logits, ForwardScratch& s,
              ThreadPool& pool);
