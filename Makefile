@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 PYTHON := /usr/bin/python3
 RUN_MODEL ?= $(BUILD)/models/tiny-random
 
-.PHONY: deps configure build run test test-fast test-slow test-sanitize clean
+.PHONY: deps configure build run test test-fast test-slow test-sanitize clean model
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +40,10 @@ test-fast: build
 
 test-slow: build
 	@cd $(BUILD) && ctest -j $(JOBS) -L slow --output-on-failure
+
+# The shipped reasoning model from scratch (hours on 2 cores; resumable: run it again).
+model: build
+	@scripts/make-model.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
