@@ -18,12 +18,21 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Until a trained default model ships, the main job generates from a small
-# random-weight model: the output tokens are meaningless, the pipeline is real.
+# The main job: the shipped reasoning model (models/frugal-r1-tiny, built by
+# `make model`) answers a Countdown problem, its thinking shown apart from the
+# answer; interactive chat when stdin is a terminal. Until that model is
+# committed, a small random-weight model runs the same pipeline (meaningless tokens).
+SHIPPED_MODEL := models/frugal-r1-tiny
+SAMPLE_PROBLEM := Using the numbers [3, 5, 7], create an equation that equals 22. You can use basic arithmetic operations (+, -, *, /) and each number must be used exactly once. Think it through in <think> </think> and give the equation in <answer> </answer>.
 run: build
-	@if [ ! -f $(RUN_MODEL)/config.json ]; then $(BUILD)/frugal synth --like tiny --seed 1 -o $(RUN_MODEL); fi
-	@echo "frugal run: the model in $(RUN_MODEL) has RANDOM weights (no trained default model yet)"
-	$(BUILD)/frugal run -m $(RUN_MODEL) --tokens "0 17 42 99 7" --max-tokens 32 --temperature 0.8 --seed 1
+	@if [ -f $(SHIPPED_MODEL)/config.json ]; then \
+	  if [ -t 0 ]; then $(BUILD)/frugal chat -m $(SHIPPED_MODEL); \
+	  else $(BUILD)/frugal run -m $(SHIPPED_MODEL) -p "$(SAMPLE_PROBLEM)" --temperature 0 --max-tokens 256; fi; \
+	else \
+	  if [ ! -f $(RUN_MODEL)/config.json ]; then $(BUILD)/frugal synth --like tiny --seed 1 -o $(RUN_MODEL); fi; \
+	  echo "frugal run: no trained model in $(SHIPPED_MODEL) yet (make model builds it); $(RUN_MODEL) has RANDOM weights"; \
+	  $(BUILD)/frugal run -m $(RUN_MODEL) --tokens "0 17 42 99 7" --max-tokens 32 --temperature 0.8 --seed 1; \
+	fi
 
 # Every test, then the fast ones again under ASan + UBSan (CONVENTIONS.md, Tests 6).
 test: build

@@ -30,7 +30,8 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
 std::string resolve_model_dir(const std::string& given) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("FRUGAL_MODEL"); env && *env) return env;
-  for (const char* dir : {"models/default"})
+  // The shipped reasoning model (make model), found from the project root.
+  for (const char* dir : {"models/frugal-r1-tiny", "models/default"})
     if (std::filesystem::exists(std::filesystem::path(dir) / "config.json")) return dir;
   fail("no model given: pass -m DIR (a Hugging Face model folder) or set FRUGAL_MODEL");
 }
