@@ -33,10 +33,9 @@ struct GrpoArgs {
 int grpo_main(GrpoArgs& a) {
   std::string resume_ckpt;
   if (!a.resume.empty()) {
-    resume_ckpt = fs::exists(fs::path(a.resume) / "checkpoints") ? checkpoint_latest(a.resume) : a.resume;
-    if (resume_ckpt.empty() || !fs::exists(fs::path(resume_ckpt) / "train_state.safetensors"))
-      fail("--resume {}: no checkpoint there (expected a GRPO run folder or one of its step-N folders)", a.resume);
-    if (a.out.empty()) a.out = fs::exists(fs::path(a.resume) / "checkpoints") ? a.resume : fs::path(resume_ckpt).parent_path().parent_path().string();
+    const ResumePoint r = resume_point(a.resume);
+    resume_ckpt = r.checkpoint;
+    if (a.out.empty()) a.out = r.run_dir;
     if (a.model.empty()) a.model = resume_ckpt;
   }
   if (a.out.empty()) fail("no run folder: pass -o DIR");

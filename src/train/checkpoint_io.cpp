@@ -159,4 +159,14 @@ std::string checkpoint_commit(const std::string& run_dir, int64_t step,
   return final_dir.string();
 }
 
+ResumePoint resume_point(const std::string& given) {
+  const bool run_folder = std::filesystem::exists(std::filesystem::path(given) / "checkpoints");
+  ResumePoint p;
+  p.checkpoint = run_folder ? checkpoint_latest(given) : given;
+  if (p.checkpoint.empty() || !std::filesystem::exists(std::filesystem::path(p.checkpoint) / "train_state.safetensors"))
+    fail("--resume {}: no checkpoint there (expected a run folder with checkpoints/step-N or a step-N folder)", given);
+  p.run_dir = run_folder ? given : std::filesystem::path(p.checkpoint).parent_path().parent_path().string();
+  return p;
+}
+
 }  // namespace frugal

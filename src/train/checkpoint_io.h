@@ -51,6 +51,14 @@ std::string checkpoint_commit(const std::string& run_dir, int64_t step,
 
 // The newest complete checkpoint folder of a run ("" when there is none).
 std::string checkpoint_latest(const std::string& run_dir);
+// What `--resume X` names: X is a run folder (its newest checkpoint is taken) or
+// one of its step-N folders. Throws frugal::Error when there is no checkpoint.
+struct ResumePoint {
+  std::string checkpoint;  // the step-N folder
+  std::string run_dir;     // the run folder it belongs to
+};
+ResumePoint resume_point(const std::string& given);
+
 // Every complete checkpoint folder, oldest first.
 std::vector<std::string> checkpoint_list(const std::string& run_dir);
 

@@ -58,10 +58,9 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
   // Resuming: the run folder (or one of its checkpoints) supplies the model and tokenizer.
   std::string resume_ckpt;
   if (!a.resume.empty()) {
-    resume_ckpt = fs::exists(fs::path(a.resume) / "checkpoints") ? checkpoint_latest(a.resume) : a.resume;
-    if (resume_ckpt.empty() || !fs::exists(fs::path(resume_ckpt) / "train_state.safetensors"))
-      fail("--resume {}: no checkpoint there (expected a run folder with checkpoints/step-N or a step-N folder)", a.resume);
-    if (a.out.empty()) a.out = fs::exists(fs::path(a.resume) / "checkpoints") ? a.resume : fs::path(resume_ckpt).parent_path().parent_path().string();
+    const ResumePoint r = resume_point(a.resume);
+    resume_ckpt = r.checkpoint;
+    if (a.out.empty()) a.out = r.run_dir;
     if (a.init.empty()) a.init = resume_ckpt;
   }
   if (a.out.empty()) fail("no run folder: pass -o DIR (metrics, charts and checkpoints are written there)");
