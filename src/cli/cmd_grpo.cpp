@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct GrpoArgs {
-  std::string model, out, resume, task = "countdown", aggregation = "grpo", format;
+  std::string model, out, resume, task = "countdown", aggregation = "grpo", format, algorithm = "grpo";
   GrpoOptions o;
   double lr = 1e-5;
   int64_t warmup = 0;
@@ -52,6 +52,7 @@ int grpo_main(GrpoArgs& a) {
   const ChatFormat format = chat_format_for_model(*probe, tok, a.format);
 
   GrpoOptions& o = a.o;
+  o.algorithm = a.algorithm == "rs-sft" ? GrpoAlgorithm::RejectionSft : GrpoAlgorithm::Grpo;
   o.task = task_kind_parse(a.task);
   o.aggregation = grpo_aggregation_parse(a.aggregation.c_str());
   o.std_normalize = !a.no_std;
@@ -83,6 +84,9 @@ Command grpo_command(CLI::App& app) {
   sub->add_option("-m,--model", a->model, "Starting model directory (a trained checkpoint)");
   sub->add_option("-o,--out", a->out, "Run folder: metrics.jsonl, plots, checkpoints/");
   sub->add_option("--resume", a->resume, "Continue a run (its folder or one of its checkpoints)");
+  sub->add_option("--algorithm", a->algorithm,
+                  "grpo, or rs-sft: the matched-compute baseline (same rollouts; cross-entropy on the correct ones)")
+      ->check(CLI::IsMember({"grpo", "rs-sft"}));
   sub->add_option("--task", a->task, "countdown or arithmetic")->check(CLI::IsMember({"countdown", "arithmetic"}));
   sub->add_option("--problem-seed", o.problem_seed, "Seed of the training problems");
   sub->add_option("--steps", o.steps, "Optimizer steps")->check(CLI::PositiveNumber);

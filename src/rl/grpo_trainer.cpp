@@ -95,6 +95,8 @@ GrpoTrainer::GrpoTrainer(Trainable& policy, const Tokenizer& tok, ChatFormat for
     auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : it->second;
   });
+  if (opt.algorithm == GrpoAlgorithm::RejectionSft && (opt.token.beta > 0 || opt.updates_per_batch > 1))
+    fail("rejection-sampling fine-tuning has no KL term and one update per batch: drop --beta and --updates");
   if (opt.token.beta > 0) {
     impl_->reference = trainable_create(policy.config(), {});
     impl_->reference_reset();
@@ -137,6 +139,7 @@ GrpoStepLog GrpoTrainer::step() {
   for (int64_t j = 0; j < o.prompts_per_step; ++j) {
     std::vector<GrpoRollout> group;
     std::vector<float> rewards;
+    std::vector<bool> corrects;
     for (int64_t g = 0; g < o.group; ++g) {
       const Generation& gn = gens[size_t(j * o.group + g)];
       std::vector<int32_t> text_ids = gn.tokens;
@@ -146,7 +149,19 @@ GrpoStepLog GrpoTrainer::step() {
       correct += r.correct, format_ok += r.format_ok, tokens += int64_t(gn.tokens.size());
       reward_sum += r.total;
       rewards.push_back(r.total);
+      corrects.push_back(r.correct);
       group.push_back({.prompt = prompts[size_t(j)], .completion = gn.tokens, .reward = r.total});
+    }
+    if (o.algorithm == GrpoAlgorithm::RejectionSft) {  // keep the correct answers, weight 1
+      bool any = false;
+      for (int64_t g = 0; g < o.group; ++g)
+        if (corrects[size_t(g)]) {
+          group[size_t(g)].advantage = 1.0f;
+          kept.push_back(std::move(group[size_t(g)]));
+          any = true;
+        }
+      log.groups_kept += any;
+      continue;
     }
     const std::vector<float> adv = grpo_advantages(rewards, o.std_normalize);
     const bool all_equal = std::all_of(rewards.begin(), rewards.end(), [&](float r) { return r == rewards[0]; });

@@ -29,7 +29,13 @@
 
 namespace frugal {
 
+// What the sampled answers train: GRPO, or the matched-compute baseline of
+// rejection-sampling fine-tuning (the same rollouts; the correct answers are
+// trained on with plain cross-entropy, the others dropped: RAFT / RFT).
+enum class GrpoAlgorithm { Grpo, RejectionSft };
+
 struct GrpoOptions {
+  GrpoAlgorithm algorithm = GrpoAlgorithm::Grpo;
   TaskKind task = TaskKind::Countdown;
   uint64_t problem_seed = 1;
   int64_t steps = 100;

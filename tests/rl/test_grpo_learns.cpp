@@ -54,6 +54,36 @@ TEST_F(GrpoFixture, RewardRisesOnATrivialTask) {
   EXPECT_GT(last, first + 0.2);
 }
 
+// The matched-compute baseline trains on the correct samples only: with none
+// correct the weights do not move; with some, the reward rises too.
+TEST_F(GrpoFixture, RejectionSftTrainsOnCorrectSamplesOnly) {
+  auto m = policy();
+  GrpoOptions o = options(1, 1);
+  o.algorithm = GrpoAlgorithm::RejectionSft;
+  o.token.beta = 0;
+  std::vector<float> before;
+  for (const ParamTensor& p : m->params()) before.insert(before.end(), p.value, p.value + p.numel());
+  auto never = [](const TaskProblem& p, const std::vector<int32_t>& c, const std::string& t, uint64_t id) {
+    Reward r = even_share(p, c, t, id);
+    r.correct = false;
+    return r;
+  };
+  {
+    GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, o, pool, never);
+    EXPECT_EQ(t.step().groups_kept, 0);
+  }
+  std::vector<float> after;
+  for (const ParamTensor& p : m->params()) after.insert(after.end(), p.value, p.value + p.numel());
+  EXPECT_TRUE(before == after);
+
+  GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, o, pool, even_share);
+  std::vector<double> rewards;
+  for (int s = 0; s < 12; ++s) rewards.push_back(t.step().reward);
+  const double first = (rewards[0] + rewards[1] + rewards[2]) / 3, last = (rewards[9] + rewards[10] + rewards[11]) / 3;
+  std::printf("[ measured ] rejection-sampling SFT: mean reward %.3f -> %.3f\n", first, last);
+  EXPECT_GT(last, first + 0.1);
+}
+
 TEST_F(GrpoFixture, ResumeRepeatsTheUninterruptedRun) {
   std::vector<float> straight, resumed;
   {
