@@ -7,10 +7,11 @@
 #                 bias balancing, MTP) from recipes/frugal-r1-tiny.json (frugal train)
 #   4. eval       the base model on the held-out test split (frugal eval)
 #   5. grpo       GRPO with rule rewards from the base model (frugal grpo)
-#   6. eval       the RL model on the same split
+#   6. eval       the RL model on the same split (+ the controls: rs-sft, random reward)
 #   7. ship       models/frugal-r1-tiny/ (Hugging Face layout)
 # Environment: BUILD (default build), WORK (default $BUILD/model-recipe),
-# PRETRAIN_STEPS, GRPO_STEPS, EVAL_N, EVAL_K, THREADS to scale the run.
+# PRETRAIN_STEPS, GRPO_STEPS, EVAL_N, EVAL_K, THREADS to scale the run, CONTROLS=0
+# to skip the control runs (rejection-sampling SFT, random reward).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -66,24 +67,39 @@ if ! done_mark eval-base; then
   mark eval-base
 fi
 
-if ! done_mark grpo; then
-  if [ -n "$(latest "$WORK/grpo")" ]; then
-    stage "grpo (resuming from $(latest "$WORK/grpo"))"
-    "$FRUGAL" grpo --resume "$WORK/grpo" --steps "$GRPO_STEPS" -t "$THREADS" \
-      --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --beta 0.001 --ref-reset 100 --checkpoint-every 10
+# RL runs from the same base model with the same rollouts budget: GRPO, and the
+# two controls of docs/r1.md (rejection-sampling fine-tuning; a random reward).
+RL_ARGS=(--steps "$GRPO_STEPS" -t "$THREADS" --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --checkpoint-every 10)
+rl_stage() {  # rl_stage NAME ARGS...
+  local name=$1; shift
+  if done_mark "$name"; then return; fi
+  if [ -n "$(latest "$WORK/$name")" ]; then
+    stage "$name (resuming from $(latest "$WORK/$name"))"
+    "$FRUGAL" grpo --resume "$WORK/$name" "${RL_ARGS[@]}" "$@"
   else
-    stage "grpo from $BASE"
-    "$FRUGAL" grpo -m "$BASE" -o "$WORK/grpo" --steps "$GRPO_STEPS" -t "$THREADS" \
-      --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --beta 0.001 --ref-reset 100 --checkpoint-every 10
+    stage "$name from $BASE"
+    "$FRUGAL" grpo -m "$BASE" -o "$WORK/$name" "${RL_ARGS[@]}" "$@"
   fi
-  mark grpo
-fi
+  mark "$name"
+}
+rl_stage grpo --beta 0.001 --ref-reset 100
 RL=$(latest "$WORK/grpo")
-
 if ! done_mark eval-rl; then
   stage "eval RL model $RL"
   eval_model "$RL" rl
   mark eval-rl
+fi
+
+if [ "${CONTROLS:-1}" = 1 ]; then
+  rl_stage rs-sft --algorithm rs-sft
+  rl_stage random-reward --random-reward 0.3 --beta 0.001 --ref-reset 100
+  for name in rs-sft random-reward; do
+    if ! done_mark "eval-$name"; then
+      stage "eval $name"
+      eval_model "$(latest "$WORK/$name")" "$name"
+      mark "eval-$name"
+    fi
+  done
 fi
 
 stage "ship $RL -> $SHIP"
