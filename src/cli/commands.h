@@ -25,6 +25,7 @@ Command tokenizer_train_command(CLI::App& app);
 Command bench_command(CLI::App& app);
 Command chat_command(CLI::App& app);
 Command quantize_command(CLI::App& app);
+Command serve_command(CLI::App& app);
 
 // Shared flag helpers.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& flag);

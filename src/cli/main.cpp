@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       frugal::tokenizer_train_command(app),
       frugal::bench_command(app),
       frugal::quantize_command(app),
+      frugal::serve_command(app),
   };
   try {
     app.parse(argc, argv);

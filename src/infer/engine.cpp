@@ -168,6 +168,9 @@ void Engine::admit() {
     active_.push_back(std::move(a));
   }
   stats_.queued = int64_t(queue_.size());
+  stats_.running = int64_t(active_.size());
+  stats_.caches_busy = kv_.busy();
+  stats_.caches_allocated = kv_.allocated();
 }
 
 void Engine::retire(size_t i, FinishReason r) {
