@@ -7,6 +7,8 @@
 #include "serve/api_request.h"
 #include "serve/metrics.h"
 #include "serve/server.h"
+#include "../tokenizer/tiny_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace frugal {
 namespace {
@@ -103,6 +105,48 @@ TEST(StopMatcher, StopSequenceSplitAnywhereIsCut) {
   out += m.finish();
   EXPECT_EQ(out, "a Sx");
   EXPECT_FALSE(m.stopped());
+}
+
+Tokenizer tokenizer_with_chat_tokens() {
+  test::TinyTokenizer t;
+  int id = t.vocab_end();
+  for (const char* s : {"<think>", "</think>", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+                        "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"})
+    t.added_tokens.push_back(test::added_token(s, id++, false));
+  return Tokenizer::from_json_text(t.json());
+}
+
+// The whole pipeline token by token: reasoning, then content, then a tool call.
+TEST(AnswerStream, ReasoningContentAndToolCallsFromTokens) {
+  const Tokenizer tok = tokenizer_with_chat_tokens();
+  const std::string text =
+      "let me check the weather\n</think>\n\nSure, one moment.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"
+      "<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+  AnswerStream a(tok, {.chat = true, .starts_in_reasoning = true, .parse_tool_calls = true});
+  std::string reasoning, content;
+  for (int32_t id : tok.encode(text, false)) {
+    const AnswerDelta d = a.push(id);
+    reasoning += d.reasoning;
+    content += d.content;
+  }
+  const AnswerDelta d = a.finish();
+  reasoning += d.reasoning;
+  content += d.content;
+  EXPECT_EQ(reasoning, "let me check the weather");
+  EXPECT_EQ(content, "Sure, one moment.");
+  ASSERT_EQ(a.tool_calls().size(), 1u);
+  EXPECT_EQ(a.tool_calls()[0].name, "get_weather");
+  EXPECT_EQ(a.tool_calls()[0].arguments, "{\"city\": \"Paris\"}");
+}
+
+TEST(AnswerStream, CompletionTextStopsAtAStopSequence) {
+  const Tokenizer tok = tokenizer_with_chat_tokens();
+  AnswerStream a(tok, {.chat = false, .stop = {"world"}});
+  std::string text;
+  for (int32_t id : tok.encode("hello big world in 123", false)) text += a.push(id).content;
+  EXPECT_TRUE(a.stopped());
+  text += a.finish().content;
+  EXPECT_EQ(text, "hello big ");
 }
 
 TEST(ApiKey, ConstantTimeEqual) {
