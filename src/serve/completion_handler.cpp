@@ -55,12 +55,13 @@ struct AnswerState {
   }
   ~AnswerState() { --ctx.open_answers; }
 
-  // What the engine produced since the last call (waiting up to `wait`), as
-  // text; sets `done` at the end.
-  AnswerDelta poll(std::chrono::milliseconds wait) {
+  // What the engine produced since the last call (waiting up to `wait`), as one
+  // text delta per token that showed text (OpenAI streams a chunk per token);
+  // sets `done` at the end, whose flush is the last delta.
+  std::vector<AnswerDelta> poll(std::chrono::milliseconds wait) {
     std::vector<int32_t> ids;
     bool more = stream->read(ids, wait);
-    AnswerDelta d;
+    std::vector<AnswerDelta> out;
     for (int32_t t : ids) {
       if (answer.stopped()) break;
       if (first_token) {
@@ -69,8 +70,7 @@ struct AnswerState {
       }
       ++completion_tokens;
       AnswerDelta x = answer.push(t);
-      d.reasoning += x.reasoning;
-      d.content += x.content;
+      if (!x.empty()) out.push_back(std::move(x));
     }
     if (answer.stopped()) {
       stream->cancel();  // a stop sequence: the rest is not wanted
@@ -79,8 +79,7 @@ struct AnswerState {
     }
     if (!more) {
       AnswerDelta x = answer.finish();
-      d.reasoning += x.reasoning;
-      d.content += x.content;
+      if (!x.empty()) out.push_back(std::move(x));
       if (finish_reason.empty()) finish_reason = finish_name(stream->finish_reason());
       for (const ToolCall& c : answer.tool_calls()) {
         tool_calls.push_back(c);
@@ -90,7 +89,7 @@ struct AnswerState {
       done = true;
       ctx.metrics.observe_request(std::chrono::duration<double>(Clock::now() - t0).count());
     }
-    return d;
+    return out;
   }
 
   json usage() const {
@@ -144,8 +143,7 @@ struct AnswerState {
       out += sse_event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
       sent_role = true;
     }
-    const AnswerDelta d = poll(std::chrono::milliseconds(100));
-    if (!d.empty()) out += sse_event(chunk(delta_json(d), nullptr));
+    for (const AnswerDelta& d : poll(std::chrono::milliseconds(100))) out += sse_event(chunk(delta_json(d), nullptr));
     if (done) {
       if (stream->finish_reason() == FinishReason::Error)
         out += sse_event(json::parse(api_error_json(ApiError(500, "generation failed", "", "engine_error"))));
@@ -261,9 +259,10 @@ void completion_handle(const CompletionContext& ctx, const httplib::Request& htt
   }
   AnswerDelta all;
   while (!st->done) {
-    AnswerDelta d = st->poll(std::chrono::milliseconds(1000));
-    all.reasoning += d.reasoning;
-    all.content += d.content;
+    for (const AnswerDelta& d : st->poll(std::chrono::milliseconds(1000))) {
+      all.reasoning += d.reasoning;
+      all.content += d.content;
+    }
   }
   if (st->stream->finish_reason() == FinishReason::Error) throw ApiError(500, "generation failed", "", "engine_error");
   res.set_content(dump(st->whole_response(all)), "application/json");
