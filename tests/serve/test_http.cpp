@@ -20,6 +20,7 @@
 #include "../common/npm_install.h"
 #include "../infer/tiny_chat_model.h"
 #include "infer/generate.h"
+#include "serve/completion_handler.h"
 #include "serve_process.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/reasoning_parser.h"
@@ -240,6 +241,27 @@ TEST(ServeOpenAI, SharedPrefixIsServedFromTheCache) {
   EXPECT_GE(hit_b, system_tokens) << b.dump();
   EXPECT_LT(hit_b, prompt_b);
   EXPECT_EQ(b["usage"]["prompt_cache_miss_tokens"], prompt_b - hit_b);
+}
+
+// Tools offered in a request reach the prompt (as a system message, since the
+// DeepSeek templates do not render a tool list); tool_choice "none" leaves them out.
+TEST(ServeOpenAI, ToolsAreDescribedInThePrompt) {
+  const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather",
+      "description": "Weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])");
+  json p = chat_params("weather in Paris?", 2, false);
+  p["tools"] = tools;
+  const json with = openai({{"op", "chat"}, {"params", p}});
+  ChatRenderOptions ro;
+  ro.thinking = false;
+  const std::string prompt = chat_render(
+      ChatFormat::Frugal,
+      {{.role = ChatRole::System, .content = tools_system_text(tools)}, {.role = ChatRole::User, .content = "weather in Paris?"}},
+      ro);
+  ASSERT_NE(prompt.find("\"name\":\"get_weather\""), std::string::npos) << prompt;
+  EXPECT_EQ(with["usage"]["prompt_tokens"], suite().model.tokenizer->encode(prompt, false).size()) << with.dump();
+  p["tool_choice"] = "none";
+  const json without = openai({{"op", "chat"}, {"params", p}});
+  EXPECT_LT(without["usage"]["prompt_tokens"].get<int>() + 50, with["usage"]["prompt_tokens"].get<int>());
 }
 
 struct BadRequest {
