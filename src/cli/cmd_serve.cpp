@@ -38,6 +38,7 @@ Command serve_command(CLI::App& app) {
     int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, cache_slots = 0, prefill_chunk = 256;
     int64_t max_body = 1 << 20;
     double drain = 30;
+    float temperature = 1.0f, top_p = 1.0f;
   };
   auto a = std::make_shared<ServeArgs>();
   CLI::App* sub = app.add_subcommand("serve", "Serve a model over the OpenAI / DeepSeek HTTP API, with a chat page at /");
@@ -50,6 +51,9 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--ctx", a->ctx, "Context per request in tokens (prompt + answer)")->check(CLI::Range(2, 1 << 24));
   sub->add_option("-n,--max-tokens", a->max_tokens, "Answer length when a request gives no max_tokens")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--temperature", a->temperature, "Temperature when a request gives none (0: greedy)")
+      ->check(CLI::Range(0.0f, 2.0f));
+  sub->add_option("--top-p", a->top_p, "top_p when a request gives none")->check(CLI::Range(0.001f, 1.0f));
   sub->add_option("--max-batch", a->max_batch, "Requests decoded together")->check(CLI::Range(1, 1024));
   sub->add_option("--max-queue", a->max_queue, "Requests waiting beyond those; more get 429")->check(CLI::Range(0, 4096));
   sub->add_option("--cache-slots", a->cache_slots, "Latent caches kept for running requests and the prefix cache "
@@ -100,7 +104,8 @@ Command serve_command(CLI::App& app) {
                              {.host = a->host, .port = a->port, .api_key = key,
                               .model_name = name.empty() ? "frugal" : name, .max_body_bytes = a->max_body,
                               .read_timeout_s = a->read_timeout, .write_timeout_s = a->write_timeout,
-                              .default_max_tokens = a->max_tokens, .stop_tokens = stop_tokens});
+                              .default_max_tokens = a->max_tokens, .default_temperature = a->temperature,
+                              .default_top_p = a->top_p, .stop_tokens = stop_tokens});
             const int port = server.bind();
             std::printf("frugal serve: listening on http://%s:%d (model %s, format %s, context %lld, batch %lld)%s\n",
                         a->host.c_str(), port, name.c_str(), std::string(chat_format_name(format)).c_str(),

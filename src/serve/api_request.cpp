@@ -139,8 +139,8 @@ ApiRequest api_request_parse(const std::string& body, bool chat, const ApiLimits
     throw api_bad_request("n", "only n = 1 is supported");
   if (bool_field(j, "logprobs", false)) throw api_bad_request("logprobs", "logprobs are not supported");
   r.max_tokens = max_tokens_field(j, limits);
-  r.sampling.temperature = float(number_field(j, "temperature", 1.0, 0.0, 2.0));
-  r.sampling.top_p = float(number_field(j, "top_p", 1.0, 0.0, 1.0));
+  r.sampling.temperature = float(number_field(j, "temperature", limits.default_temperature, 0.0, 2.0));
+  r.sampling.top_p = float(number_field(j, "top_p", limits.default_top_p, 0.0, 1.0));
   if (r.sampling.top_p <= 0.0f) throw api_bad_request("top_p", "top_p must be greater than 0");
   if (const json* s = field(j, "seed")) {
     if (!s->is_number_integer()) throw api_bad_request("seed", "seed must be an integer");

@@ -19,6 +19,7 @@ struct ApiLimits {
   std::string model;           // the one model served (its id in /v1/models)
   int64_t context = 4096;      // prompt + answer tokens
   int64_t default_max_tokens = 1024;
+  float default_temperature = 1.0f, default_top_p = 1.0f;  // for requests that give none
 };
 
 struct ApiRequest {

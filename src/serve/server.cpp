@@ -68,7 +68,11 @@ ApiServer::ApiServer(const Tokenizer& tokenizer, Engine& engine, ChatFormat form
       .tokenizer = tokenizer_,
       .engine = engine_,
       .format = format_,
-      .limits = {.model = opt_.model_name, .context = engine_.context(), .default_max_tokens = opt_.default_max_tokens},
+      .limits = {.model = opt_.model_name,
+                 .context = engine_.context(),
+                 .default_max_tokens = opt_.default_max_tokens,
+                 .default_temperature = opt_.default_temperature,
+                 .default_top_p = opt_.default_top_p},
       .metrics = *metrics_,
       .stop_tokens = opt_.stop_tokens,
       .open_answers = open_answers_});

@@ -28,6 +28,7 @@ struct ServeOptions {
   int64_t max_body_bytes = 1 << 20;
   int read_timeout_s = 30, write_timeout_s = 60;
   int64_t default_max_tokens = 1024;
+  float default_temperature = 1.0f, default_top_p = 1.0f;  // for requests that give none
   int http_threads = 0;             // 0: enough for every running and queued request
   std::vector<int32_t> stop_tokens; // end-of-sentence ids that end an answer
 };

@@ -50,6 +50,7 @@ const { chromium } = require(require.resolve("playwright-core", { paths: [nodeDi
         stats: a.querySelector(".stats").textContent,
       };
     });
+    if (process.env.FRUGAL_SCREENSHOT) await page.screenshot({ path: process.env.FRUGAL_SCREENSHOT });
     process.stdout.write(JSON.stringify({ first, second }));
   } finally {
     await browser.close();

@@ -20,7 +20,7 @@ TEST(ServeBrowser, ChatPageStreamsAnswersWithAReasoningBlock) {
   ASSERT_EQ(test::npm_install(std::string(FRUGAL_SOURCE_DIR) + "/tests/serve", node_dir, "playwright-core"), "");
   test::TinyChatModel model(false, {{"max_position_embeddings", 2048}});
   test::ServeProcess server({"-m", model.dir.string(), "--name", "tiny", "--format", "frugal", "--api-key", "k-42",
-                             "-n", "100", "-t", "1"});
+                             "-n", "100", "--temperature", "0", "-t", "1"});
   const test::CommandResult r = test::run_command("node '" + std::string(FRUGAL_SOURCE_DIR) +
                                                   "/tests/serve/browser_chat.cjs' '" + node_dir + "' '" +
                                                   server.url() + "' k-42");
