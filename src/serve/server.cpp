@@ -133,7 +133,7 @@ void ApiServer::routes() {
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_->render(engine_.stats()), "text/plain; version=0.0.4");
   });
-  s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+  auto model_json = [this] {
     const char* thinking = "never";
     if (chat_format_thinking(format_) == ChatThinking::Always) thinking = "always";
     if (chat_format_thinking(format_) == ChatThinking::Optional) thinking = "optional";
@@ -145,7 +145,17 @@ void ApiServer::routes() {
                   {"chat_format", chat_format_name(format_)},
                   {"thinking", thinking},
                   {"context_length", engine_.context()}};
-    res.set_content(json({{"object", "list"}, {"data", json::array({model})}}).dump(), "application/json");
+    return model;
+  };
+  s.Get("/v1/models", [model_json](const httplib::Request&, httplib::Response& res) {
+    res.set_content(json({{"object", "list"}, {"data", json::array({model_json()})}}).dump(), "application/json");
+  });
+  s.Get(R"(/v1/models/(.+))", [this, model_json](const httplib::Request& req, httplib::Response& res) {
+    if (req.matches[1] != opt_.model_name)
+      return send_error(res, ApiError(404, fmt::format("the model '{}' does not exist; this server serves '{}'",
+                                                       req.matches[1].str(), opt_.model_name),
+                                      "model", "model_not_found"));
+    res.set_content(model_json().dump(), "application/json");
   });
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(web_page_html()), "text/html; charset=utf-8");

@@ -1,6 +1,6 @@
 // Drives frugal serve with the official openai npm client, for tests/serve.
 //   node openai_client.cjs NODE_DIR BASE_URL API_KEY JOB_JSON
-// JOB: {op: "models"} | {op: "chat", params} | {op: "stream", params}
+// JOB: {op: "models"} | {op: "model", id} | {op: "chat", params} | {op: "stream", params}
 //    | {op: "chats", list: [params, ...]} (all at once) | {op: "completion", params}
 // Prints one JSON object; an API error is printed as {error: {status, code, type, param, message}}.
 "use strict";
@@ -30,6 +30,7 @@ async function main() {
   const client = new OpenAI({ baseURL: baseURL + "/v1", apiKey, maxRetries: 0, timeout: 120000 });
   switch (job.op) {
     case "models": return await client.models.list();
+    case "model": return await client.models.retrieve(job.id);
     case "chat": return await client.chat.completions.create(job.params);
     case "completion": return await client.completions.create(job.params);
     case "stream": return await stream(client, job.params);

@@ -122,6 +122,8 @@ TEST(ServeOpenAI, ModelsList) {
   ASSERT_EQ(r["data"].size(), 1u);
   EXPECT_EQ(r["data"][0]["id"], "tiny");
   EXPECT_EQ(r["data"][0]["object"], "model");
+  EXPECT_EQ(openai({{"op", "model"}, {"id", "tiny"}})["id"], "tiny");
+  EXPECT_EQ(openai({{"op", "model"}, {"id", "gpt-4"}})["error"]["status"], 404);
 }
 
 TEST(ServeOpenAI, ChatAnswersEqualGreedyGenerationWithReasoningApart) {
@@ -289,6 +291,8 @@ TEST(ServeHttp, BadInputsGet4xxJsonAndTheServerKeepsServing) {
        R"({"messages": [)" + user + R"(], "response_format": {"type": "json_object"}})", 400},
       {"completion without prompt", "/v1/completions", R"({"max_tokens": 3})", 400},
       {"no such route", "/v1/embeddings", R"({"input": "x"})", 404},
+      {"deeply nested JSON", "/v1/chat/completions",
+       R"({"messages": )" + std::string(30000, '[') + std::string(30000, ']') + "}", 400},
   };
   httplib::Client c = client();
   for (const BadRequest& b : cases) {
