@@ -235,7 +235,9 @@ TEST(ServeOpenAI, SharedPrefixIsServedFromTheCache) {
     return openai({{"op", "chat"}, {"params", p}});
   };
   const json a = ask("first question");
+  const double rows0 = metric("frugal_engine_step_rows_total");
   const json b = ask("second question");
+  const double rows_b = metric("frugal_engine_step_rows_total") - rows0;
   const int prompt_b = b["usage"]["prompt_tokens"], hit_b = b["usage"]["prompt_cache_hit_tokens"];
   const int hit_a = a["usage"]["prompt_cache_hit_tokens"];
   EXPECT_LT(hit_a, 4) << a.dump();  // at most the template's opening, shared with earlier requests
@@ -243,6 +245,9 @@ TEST(ServeOpenAI, SharedPrefixIsServedFromTheCache) {
   EXPECT_GE(hit_b, system_tokens) << b.dump();
   EXPECT_LT(hit_b, prompt_b);
   EXPECT_EQ(b["usage"]["prompt_cache_miss_tokens"], prompt_b - hit_b);
+  // The time to first token shrinks because the cached rows are not computed:
+  // the forward passes of b ran its missed prompt tokens and 3 decode rows only.
+  EXPECT_EQ(rows_b, prompt_b - hit_b + 3);
 }
 
 // Tools offered in a request reach the prompt (as a system message, since the
