@@ -36,7 +36,7 @@ Command serve_command(CLI::App& app) {
     std::string model, format, attn = "auto", host = "127.0.0.1", api_key, api_key_file, name;
     int port = 8080, threads = 0, read_timeout = 30, write_timeout = 60;
     int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, cache_slots = 0, prefill_chunk = 256;
-    int64_t max_body = 1 << 20;
+    int64_t max_body = 1 << 20, max_step_rows = 512;
     double drain = 30;
     float temperature = 1.0f, top_p = 1.0f;
   };
@@ -59,6 +59,8 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--cache-slots", a->cache_slots, "Latent caches kept for running requests and the prefix cache "
                                                     "(default: 2 x --max-batch)")->check(CLI::NonNegativeNumber);
   sub->add_option("--prefill-chunk", a->prefill_chunk, "Prompt tokens per request per step")->check(CLI::PositiveNumber);
+  sub->add_option("--max-step-rows", a->max_step_rows, "Token rows per forward pass (decode rows first, then prompt "
+                                                        "chunks)")->check(CLI::PositiveNumber);
   sub->add_option("--max-body", a->max_body, "Largest request body in bytes")->check(CLI::PositiveNumber);
   sub->add_option("--read-timeout", a->read_timeout, "Seconds to wait for a request")->check(CLI::PositiveNumber);
   sub->add_option("--write-timeout", a->write_timeout, "Seconds a response write may block")->check(CLI::PositiveNumber);
@@ -80,7 +82,7 @@ Command serve_command(CLI::App& app) {
                     : chat_format_parse(a->format);
             const int64_t ctx = std::min(a->ctx, m->config.max_position_embeddings);
             const int64_t slots = a->cache_slots > 0 ? std::max(a->cache_slots, a->max_batch) : 2 * a->max_batch;
-            memory_check(memory_plan(*m, ctx, slots, a->max_batch * std::min(a->prefill_chunk, ctx)));
+            memory_check(memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch));
 
             // Signals are taken by one thread (sigwait): block them before any thread starts.
             sigset_t stop_signals;
@@ -92,7 +94,8 @@ Command serve_command(CLI::App& app) {
 
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             Engine engine(*m, {.context = ctx, .max_batch = a->max_batch, .max_queue = a->max_queue,
-                               .prefill_chunk = a->prefill_chunk, .cache_slots = slots, .attn = attn_mode_parse(a->attn)},
+                               .prefill_chunk = a->prefill_chunk, .max_step_rows = a->max_step_rows,
+                               .cache_slots = slots, .attn = attn_mode_parse(a->attn)},
                           pool);
             std::vector<int32_t> stop_tokens;
             for (int32_t id : {tok.eos_id(), int32_t(m->config.eos_token_id)})

@@ -73,7 +73,8 @@ Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
       pool_(pool),
       kv_(m, {.slots = opt.cache_slots > 0 ? std::max(opt.cache_slots, opt.max_batch) : 2 * opt.max_batch,
               .context = opt.context}) {
-  FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_queue >= 0, "engine options");
+  FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_step_rows > 0 && opt.max_queue >= 0,
+               "engine options");
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -189,21 +190,28 @@ void Engine::retire(size_t i, FinishReason r) {
 }
 
 void Engine::step() {
-  // Rows: a prompt chunk for each request still prefilling, the last sampled
-  // token for each one decoding.
+  // Rows: the last sampled token of every request decoding, then prompt chunks
+  // of the requests still prefilling, oldest first, while the step's row budget
+  // lasts (a burst of new prompts must not stall the answers being decoded).
   batch_.clear();
   tokens_.clear();
-  for (Active& a : active_) {
-    LatentKvCache& cache = kv_.cache(a.slot);
-    const int64_t row0 = int64_t(tokens_.size());
-    if (a.fed < int64_t(a.req.prompt.size())) {
-      const int64_t n = std::min(opt_.prefill_chunk, int64_t(a.req.prompt.size()) - a.fed);
-      tokens_.insert(tokens_.end(), a.req.prompt.begin() + a.fed, a.req.prompt.begin() + a.fed + n);
-      batch_.push_back({&cache, row0, n});
-    } else {
-      tokens_.push_back(a.next);
-      batch_.push_back({&cache, row0, 1});
-    }
+  owner_.clear();
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Active& a = active_[i];
+    if (a.fed < int64_t(a.req.prompt.size())) continue;
+    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), 1});
+    tokens_.push_back(a.next);
+    owner_.push_back(i);
+  }
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Active& a = active_[i];
+    const int64_t budget = opt_.max_step_rows - int64_t(tokens_.size());
+    if (a.fed >= int64_t(a.req.prompt.size())) continue;
+    if (budget <= 0 && !tokens_.empty()) break;
+    const int64_t n = std::min({opt_.prefill_chunk, int64_t(a.req.prompt.size()) - a.fed, std::max<int64_t>(budget, 1)});
+    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), n});
+    tokens_.insert(tokens_.end(), a.req.prompt.begin() + a.fed, a.req.prompt.begin() + a.fed + n);
+    owner_.push_back(i);
   }
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -220,8 +228,8 @@ void Engine::step() {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const int64_t V = model_.config.vocab_size;
   int64_t generated = 0;
-  for (size_t i = 0; i < active_.size(); ++i) {
-    Active& a = active_[i];
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    Active& a = active_[owner_[i]];
     std::vector<int32_t>& ids = kv_.ids(a.slot);
     ids.insert(ids.end(), tokens_.begin() + batch_[i].row0, tokens_.begin() + batch_[i].row0 + batch_[i].n);
     if (a.fed < int64_t(a.req.prompt.size())) {

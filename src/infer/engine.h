@@ -28,7 +28,8 @@ struct EngineOptions {
   int64_t context = 4096;       // positions per request (prompt + answer)
   int64_t max_batch = 8;        // requests in one forward pass
   int64_t max_queue = 64;       // requests waiting beyond the running ones; more are refused
-  int64_t prefill_chunk = 256;  // prompt tokens per request per step: bounds a step's latency
+  int64_t prefill_chunk = 256;  // prompt tokens per request per step
+  int64_t max_step_rows = 512;  // rows per step (decode rows first): bounds a step's latency
   int64_t cache_slots = 0;      // caches kept (running + prefix cache); 0: 2 x max_batch
   AttnMode attn = AttnMode::Auto;
 };
@@ -140,6 +141,7 @@ class Engine {
   ForwardResult out_;
   std::vector<int32_t> tokens_;
   Batch batch_;
+  std::vector<size_t> owner_;  // batch_[i] belongs to active_[owner_[i]]
   std::thread thread_;
 };
 

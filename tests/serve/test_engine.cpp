@@ -58,19 +58,23 @@ std::vector<int32_t> read_all(RequestStream& s) {
 
 // 8 prompts of different lengths; with max_batch 3 requests queue, join and leave
 // at different steps; with prefill_chunk 5 long prompts take several steps while
-// others decode.
+// others decode; with a budget of 7 rows per step, prefills wait behind decodes.
 TEST(Engine, GreedyAnswersMatchSingleSequenceGeneration) {
   ThreadPool pool(2);
   std::vector<std::vector<int32_t>> prompts;
   for (int i = 0; i < 8; ++i) prompts.push_back(some_prompt(3 + 5 * i, uint32_t(i + 1)));
-  for (int64_t max_batch : {8, 3}) {
-    Engine engine(*tiny().model, {.context = 512, .max_batch = max_batch, .prefill_chunk = 5}, pool);
+  const std::vector<EngineOptions> configs = {{.context = 512, .max_batch = 8, .prefill_chunk = 5},
+                                              {.context = 512, .max_batch = 3, .prefill_chunk = 5},
+                                              {.context = 512, .max_batch = 8, .max_step_rows = 7}};
+  for (const EngineOptions& opt : configs) {
+    const int64_t max_batch = opt.max_batch;
+    Engine engine(*tiny().model, opt, pool);
     std::vector<std::shared_ptr<RequestStream>> streams;
     for (size_t i = 0; i < prompts.size(); ++i)
       streams.push_back(engine.submit({.prompt = prompts[i], .max_tokens = int64_t(6 + 2 * i)}));
     for (size_t i = 0; i < prompts.size(); ++i) {
       EXPECT_EQ(read_all(*streams[i]), reference_greedy(prompts[i], int64_t(6 + 2 * i)))
-          << "request " << i << ", max_batch " << max_batch;
+          << "request " << i << ", max_batch " << max_batch << ", max_step_rows " << opt.max_step_rows;
       EXPECT_EQ(streams[i]->finish_reason(), FinishReason::Length);
     }
     const EngineStats st = engine.stats();
