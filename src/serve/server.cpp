@@ -61,6 +61,12 @@ ApiServer::ApiServer(const Tokenizer& tokenizer, Engine& engine, ChatFormat form
                           ? opt.http_threads
                           : int(engine.options().max_batch + engine.options().max_queue + 8);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second
+  // server (or another program) bind the same port and take half the connections.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http_->set_payload_max_length(size_t(opt.max_body_bytes));
   http_->set_read_timeout(opt.read_timeout_s, 0);
   http_->set_write_timeout(opt.write_timeout_s, 0);

@@ -430,12 +430,32 @@ TEST(ServeHttp, SigtermFinishesRunningAnswersThenExits) {
   ASSERT_FALSE(got.empty());
   int code = -2;
   std::thread stopper([&] { code = s.stop(60); });
+  // While the answer finishes, new work is refused with 503 and /health says so.
+  httplib::Client anon("127.0.0.1", s.port());
+  EXPECT_TRUE(wait_for([&] {
+    auto h = anon.Get("/health");
+    return h && h->body.find("draining") != std::string::npos;
+  }));
+  auto refused = client(s.port()).Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})",
+                                       "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "5");
   got += stream.read_all();
   stopper.join();
   EXPECT_NE(got.find("data: [DONE]"), std::string::npos) << got.substr(0, 400);
   EXPECT_NE(got.find("\"finish_reason\":\"length\""), std::string::npos);
   EXPECT_NE(got.find("\"completion_tokens\":1500"), std::string::npos);
   EXPECT_EQ(code, 0);
+}
+
+TEST(ServeCli, StartupErrorsAreOneLine) {
+  test::CommandResult r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --api-key-file /nonexistent/key");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot read the API key file /nonexistent/key"), std::string::npos) << r.out;
+  r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --port " + std::to_string(suite().server->port()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot bind 127.0.0.1:" + std::to_string(suite().server->port())), std::string::npos) << r.out;
 }
 
 }  // namespace
