@@ -33,7 +33,7 @@ std::string read_key_file(const std::string& path) {
 
 Command serve_command(CLI::App& app) {
   struct ServeArgs {
-    std::string model, format, attn = "auto", host = "127.0.0.1", api_key, api_key_file, name;
+    std::string model, format, attn = "auto", host = "127.0.0.1", api_key, api_key_file, name, prefix_cache_dir;
     int port = 8080, threads = 0, read_timeout = 30, write_timeout = 60;
     int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, cache_slots = 0, prefill_chunk = 256;
     int64_t max_body = 1 << 20, max_step_rows = 512;
@@ -58,6 +58,8 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--max-queue", a->max_queue, "Requests waiting beyond those; more get 429")->check(CLI::Range(0, 4096));
   sub->add_option("--cache-slots", a->cache_slots, "Latent caches kept for running requests and the prefix cache "
                                                     "(default: 2 x --max-batch)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--prefix-cache-dir", a->prefix_cache_dir,
+                  "Keep the prefix cache on disk here: loaded at start, saved at a graceful stop");
   sub->add_option("--prefill-chunk", a->prefill_chunk, "Prompt tokens per request per step")->check(CLI::PositiveNumber);
   sub->add_option("--max-step-rows", a->max_step_rows, "Token rows per forward pass (decode rows first, then prompt "
                                                         "chunks)")->check(CLI::PositiveNumber);
@@ -95,7 +97,8 @@ Command serve_command(CLI::App& app) {
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             Engine engine(*m, {.context = ctx, .max_batch = a->max_batch, .max_queue = a->max_queue,
                                .prefill_chunk = a->prefill_chunk, .max_step_rows = a->max_step_rows,
-                               .cache_slots = slots, .attn = attn_mode_parse(a->attn)},
+                               .cache_slots = slots, .attn = attn_mode_parse(a->attn),
+                               .prefix_cache_dir = a->prefix_cache_dir},
                           pool);
             std::vector<int32_t> stop_tokens;
             for (int32_t id : {tok.eos_id(), int32_t(m->config.eos_token_id)})

@@ -1,6 +1,8 @@
 #include "infer/engine.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
 
@@ -75,7 +77,37 @@ Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
               .context = opt.context}) {
   FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_step_rows > 0 && opt.max_queue >= 0,
                "engine options");
+  if (!opt.prefix_cache_dir.empty()) prefix_cache_load();
   thread_ = std::thread([this] { loop(); });
+}
+
+// The latents of position 0 depend only on the first token and the weights that
+// produce latents, so recomputing them tells whether an entry was written by
+// this model (up to rounding: the saved rows may come from another batch shape).
+void Engine::prefix_cache_load() {
+  ForwardScratch s;
+  ForwardResult out;
+  int64_t kept = 0;
+  for (int slot : kv_.load(opt_.prefix_cache_dir)) {
+    LatentKvCache fresh = model_.new_cache(1);
+    transformer_fwd(model_, kv_.ids(slot).data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
+    const LatentKvCache& saved = kv_.cache(slot);
+    double err = 0, scale = 1e-6;
+    for (int64_t l = 0; l < fresh.n_layers; ++l)
+      for (int64_t k = 0; k < fresh.row_size(); ++k) {
+        err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
+        scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
+      }
+    if (err > 1e-3 * scale) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n",
+                   kv_.ids(slot).size());
+      kv_.forget(slot);
+    } else {
+      ++kept;
+    }
+  }
+  if (kept > 0) std::fprintf(stderr, "frugal: prefix cache: %lld entries from %s\n", (long long)kept,
+                             opt_.prefix_cache_dir.c_str());
 }
 
 Engine::~Engine() {
@@ -85,6 +117,13 @@ Engine::~Engine() {
   }
   cv_.notify_all();
   thread_.join();
+  if (!opt_.prefix_cache_dir.empty()) {
+    try {
+      kv_.save(opt_.prefix_cache_dir);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "frugal: the prefix cache was not saved: %s\n", e.what());
+    }
+  }
 }
 
 std::shared_ptr<RequestStream> Engine::submit(EngineRequest req) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct EngineOptions {
   int64_t max_step_rows = 512;  // rows per step (decode rows first): bounds a step's latency
   int64_t cache_slots = 0;      // caches kept (running + prefix cache); 0: 2 x max_batch
   AttnMode attn = AttnMode::Auto;
+  // Context caching on disk: the prefix cache is loaded from here at start
+  // (entries another model wrote are dropped) and saved here when the engine ends.
+  std::string prefix_cache_dir;
 };
 
 struct EngineRequest {
@@ -118,6 +122,7 @@ class Engine {
     EngineRequest req;
   };
 
+  void prefix_cache_load();
   void loop();
   void admit();                           // queue -> active while caches and batch room last
   void retire(size_t i, FinishReason r);  // frees active_[i]'s cache

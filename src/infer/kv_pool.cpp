@@ -1,9 +1,12 @@
 #include "infer/kv_pool.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
+#include "core/npy.h"
 
 namespace frugal {
 
@@ -84,6 +87,67 @@ void KvPool::release(int slot) {
                s.ids.size());
   s.busy = false;
   s.last_used = ++clock_;
+}
+
+void KvPool::forget(int slot) {
+  Slot& s = *slots_[size_t(slot)];
+  FRUGAL_CHECK(!s.busy, "forgetting busy cache {}", slot);
+  s.ids.clear();
+  s.cache.length = 0;
+}
+
+void KvPool::save(const std::string& dir) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("cannot create the prefix cache folder {}: {}", dir, ec.message());
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind("prefix-", 0) == 0) fs::remove(e.path(), ec);
+  int n_saved = 0;
+  std::vector<float> rows;
+  for (const auto& sp : slots_) {
+    const Slot& s = *sp;
+    const int64_t n = int64_t(s.ids.size()), L = s.cache.n_layers, R = s.cache.row_size();
+    if (n < 2) continue;
+    rows.resize(size_t(L * n * R));
+    for (int64_t l = 0; l < L; ++l) std::memcpy(rows.data() + l * n * R, s.cache.row(l, 0), size_t(n * R) * sizeof(float));
+    const std::string base = dir + "/prefix-" + std::to_string(n_saved++);
+    npy_write(base + ".latents.npy", DType::F32, {L, n, R}, rows.data());
+    npy_write(base + ".ids.npy", DType::I32, {n}, s.ids.data());  // last: a pair is complete when its ids exist
+  }
+}
+
+std::vector<int> KvPool::load(const std::string& dir) {
+  std::vector<int> loaded;
+  const LatentKvCache probe = model_.new_cache(1);
+  for (int i = 0; int64_t(slots_.size()) < opt_.slots; ++i) {
+    const std::string base = dir + "/prefix-" + std::to_string(i);
+    if (!std::filesystem::exists(base + ".ids.npy")) break;
+    try {
+      const NpyArray ids = npy_read(base + ".ids.npy");
+      const NpyArray lat = npy_read(base + ".latents.npy");
+      const int64_t n = ids.numel();
+      if (ids.dtype != DType::I32 || lat.shape != std::vector<int64_t>{probe.n_layers, n, probe.row_size()} ||
+          n >= opt_.context)
+        fail("shape {} for {} ids does not fit this model and context", lat.shape_str(), n);
+      auto s = std::make_unique<Slot>();
+      s->cache = model_.new_cache(opt_.context);
+      const int32_t* id = reinterpret_cast<const int32_t*>(ids.bytes.data());
+      s->ids.assign(id, id + n);
+      for (int32_t t : s->ids)
+        if (t < 0 || t >= model_.config.vocab_size) fail("token id {} is outside the vocabulary", t);
+      const int64_t R = probe.row_size();
+      for (int64_t l = 0; l < probe.n_layers; ++l)
+        std::memcpy(s->cache.row(l, 0), lat.f32() + l * n * R, size_t(n * R) * sizeof(float));
+      s->cache.length = n;
+      s->last_used = ++clock_;
+      slots_.push_back(std::move(s));
+      loaded.push_back(int(slots_.size()) - 1);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "frugal: prefix cache %s skipped: %s\n", base.c_str(), e.what());
+    }
+  }
+  return loaded;
 }
 
 }  // namespace frugal

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "model/transformer.h"
@@ -42,6 +43,16 @@ class KvPool {
   LatentKvCache& cache(int slot) { return slots_[size_t(slot)]->cache; }
   // The tokens whose latents the cache holds: the owner appends what it feeds.
   std::vector<int32_t>& ids(int slot) { return slots_[size_t(slot)]->ids; }
+
+  // Context caching on disk: save() writes every cache that holds tokens to
+  // `dir` (prefix-N.ids.npy [n] int32, prefix-N.latents.npy [layers, n, row]
+  // f32), replacing what was there; load() reads them back into new caches and
+  // returns their slots (the caller checks they belong to this model). Files of
+  // another shape are skipped with a warning; throws frugal::Error when `dir`
+  // cannot be written.
+  void save(const std::string& dir) const;
+  std::vector<int> load(const std::string& dir);
+  void forget(int slot);  // drops a free cache's content
 
   int64_t busy() const;
   int64_t allocated() const { return int64_t(slots_.size()); }

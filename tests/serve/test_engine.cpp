@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "core/error.h"
@@ -166,6 +167,36 @@ TEST(Engine, FullQueueRefusesAndBadPromptsAreErrors) {
   auto s3 = engine.submit({.prompt = some_prompt(60, 5), .max_tokens = 50});
   EXPECT_EQ(read_all(*s3).size(), 64u - 60u + 1u);
   EXPECT_EQ(s3->finish_reason(), FinishReason::Length);
+}
+
+// Context caching on disk: saved when an engine ends, loaded by the next one of
+// the same model, dropped by a model with other weights.
+TEST(Engine, PrefixCacheOnDiskServesTheSameModelOnly) {
+  ThreadPool pool(2);
+  const std::string dir = tiny().dir + "-prefix";
+  const std::vector<int32_t> a = some_prompt(50, 31);
+  {
+    Engine engine(*tiny().model, {.context = 512, .prefix_cache_dir = dir}, pool);
+    read_all(*engine.submit({.prompt = a, .max_tokens = 3}));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/prefix-0.ids.npy"));
+  {
+    Engine engine(*tiny().model, {.context = 512, .prefix_cache_dir = dir}, pool);
+    auto s = engine.submit({.prompt = a, .max_tokens = 5});
+    EXPECT_EQ(read_all(*s), reference_greedy(a, 5));
+    EXPECT_EQ(s->cached_tokens(), 49);
+  }
+  const std::string other_dir = tiny().dir + "-other";
+  synth_checkpoint({.like = "tiny", .dtype = SynthDType::BF16, .seed = 8}, other_dir);
+  {
+    auto other = model_load(other_dir);
+    Engine engine(*other, {.context = 512, .prefix_cache_dir = dir}, pool);
+    auto s = engine.submit({.prompt = a, .max_tokens = 2});
+    read_all(*s);
+    EXPECT_EQ(s->cached_tokens(), 0);
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(other_dir);
 }
 
 TEST(KvPool, ReusesFreeCachesAndCopiesFromBusyOnes) {

@@ -449,6 +449,31 @@ TEST(ServeHttp, SigtermFinishesRunningAnswersThenExits) {
   EXPECT_EQ(code, 0);
 }
 
+// DeepSeek-style context caching across restarts: the prefix cache is saved at a
+// graceful stop and serves the next process.
+TEST(ServeHttp, PrefixCacheOnDiskSurvivesARestart) {
+  const std::string dir = suite().model.dir.string() + "-prefix";
+  const std::vector<std::string> args = {"-m", suite().model.dir.string(), "--api-key", kKey, "-t", "1",
+                                         "--prefix-cache-dir", dir};
+  const std::string body =
+      json({{"messages", {{{"role", "system"}, {"content", std::string(300, 'q') + " you are terse"}},
+                          {{"role", "user"}, {"content", "hi"}}}},
+            {"max_tokens", 2}})
+          .dump();
+  {
+    test::ServeProcess s(args);
+    auto r = client(s.port()).Post("/v1/chat/completions", body, "application/json");
+    ASSERT_TRUE(r && r->status == 200);
+    EXPECT_LT(json::parse(r->body)["usage"]["prompt_cache_hit_tokens"].get<int>(), 300);
+    EXPECT_EQ(s.stop(), 0);
+  }
+  test::ServeProcess s(args);
+  auto r = client(s.port()).Post("/v1/chat/completions", body, "application/json");
+  ASSERT_TRUE(r && r->status == 200);
+  EXPECT_GE(json::parse(r->body)["usage"]["prompt_cache_hit_tokens"].get<int>(), 300) << r->body << s.log();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ServeCli, StartupErrorsAreOneLine) {
   test::CommandResult r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --api-key-file /nonexistent/key");
   EXPECT_EQ(r.code, 1);
