@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test-only: the independent references (PyTorch model, Jinja chat templates)
   python3 python3-numpy python3-torch python3-jinja2
+  # test-only: the browser that drives the chat page of frugal serve (tests/serve)
+  chromium
 )
 
 missing=()

@@ -29,6 +29,7 @@ Command eval_command(CLI::App& app);
 Command grpo_command(CLI::App& app);
 Command corpus_command(CLI::App& app);
 Command train_command(CLI::App& app);
+Command serve_command(CLI::App& app);
 
 // Shared flag helpers.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& flag);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       frugal::grpo_command(app),
       frugal::corpus_command(app),
       frugal::train_command(app),
+      frugal::serve_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -20,7 +20,8 @@ struct TinyChatModel {
   std::unique_ptr<Model> model;
   std::unique_ptr<Tokenizer> tokenizer;
 
-  explicit TinyChatModel(bool load = true) {
+  // config_overrides: merged into the synth config (e.g. a longer max_position_embeddings).
+  explicit TinyChatModel(bool load = true, nlohmann::json config_overrides = nlohmann::json::object()) {
     test::TinyTokenizer t;
     // The chat tokens as special added tokens, after the BPE vocabulary.
     int id = t.vocab_end();
@@ -30,8 +31,9 @@ struct TinyChatModel {
     std::ofstream(dir / "tokenizer.json") << t.json();
     std::ofstream(dir / "tokenizer_config.json")
         << R"({"add_bos_token": true, "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"})";
-    synth_checkpoint({.like = "tiny", .seed = 4, .config_overrides = {{"vocab_size", id}, {"eos_token_id", id - 5}}},
-                     dir.string());
+    config_overrides["vocab_size"] = id;
+    config_overrides["eos_token_id"] = id - 5;
+    synth_checkpoint({.like = "tiny", .seed = 4, .config_overrides = config_overrides}, dir.string());
     if (!load) return;
     model = model_load(dir.string());
     tokenizer = std::make_unique<Tokenizer>(tokenizer_load_dir(dir.string()));

@@ -1,0 +1,307 @@
+#include "infer/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace frugal {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::None: return "none";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+    case FinishReason::Cancelled: return "cancelled";
+    case FinishReason::Error: return "error";
+  }
+  return "none";
+}
+
+// ---- RequestStream
+
+bool RequestStream::read(std::vector<int32_t>& out, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return !pending_.empty() || finish_ != FinishReason::None; });
+  const bool got = !pending_.empty();
+  out.insert(out.end(), pending_.begin(), pending_.end());
+  pending_.clear();
+  return finish_ == FinishReason::None || got;
+}
+
+FinishReason RequestStream::finish_reason() const {
+  std::lock_guard lock(mu_);
+  return finish_;
+}
+
+int64_t RequestStream::cached_tokens() const {
+  std::lock_guard lock(mu_);
+  return cached_;
+}
+
+int64_t RequestStream::generated_tokens() const {
+  std::lock_guard lock(mu_);
+  return generated_;
+}
+
+void RequestStream::push(int32_t token) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(token);
+    ++generated_;
+  }
+  cv_.notify_all();
+}
+
+void RequestStream::admitted(int64_t cached) {
+  std::lock_guard lock(mu_);
+  cached_ = cached;
+}
+
+void RequestStream::finish(FinishReason r) {
+  {
+    std::lock_guard lock(mu_);
+    finish_ = r;
+  }
+  cv_.notify_all();
+}
+
+// ---- Engine
+
+Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
+    : model_(m),
+      opt_(opt),
+      pool_(pool),
+      kv_(m, {.slots = opt.cache_slots > 0 ? std::max(opt.cache_slots, opt.max_batch) : 2 * opt.max_batch,
+              .context = opt.context}) {
+  FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_step_rows > 0 && opt.max_queue >= 0,
+               "engine options");
+  if (!opt.prefix_cache_dir.empty()) prefix_cache_load();
+  thread_ = std::thread([this] { loop(); });
+}
+
+// The latents of position 0 depend only on the first token and the weights that
+// produce latents, so recomputing them tells whether an entry was written by
+// this model (up to rounding: the saved rows may come from another batch shape).
+void Engine::prefix_cache_load() {
+  ForwardScratch s;
+  ForwardResult out;
+  int64_t kept = 0;
+  for (int slot : kv_.load(opt_.prefix_cache_dir)) {
+    LatentKvCache fresh = model_.new_cache(1);
+    transformer_fwd(model_, kv_.ids(slot).data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
+    const LatentKvCache& saved = kv_.cache(slot);
+    double err = 0, scale = 1e-6;
+    for (int64_t l = 0; l < fresh.n_layers; ++l)
+      for (int64_t k = 0; k < fresh.row_size(); ++k) {
+        err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
+        scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
+      }
+    if (err > 1e-3 * scale) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n",
+                   kv_.ids(slot).size());
+      kv_.forget(slot);
+    } else {
+      ++kept;
+    }
+  }
+  if (kept > 0) std::fprintf(stderr, "frugal: prefix cache: %lld entries from %s\n", (long long)kept,
+                             opt_.prefix_cache_dir.c_str());
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  if (!opt_.prefix_cache_dir.empty()) {
+    try {
+      kv_.save(opt_.prefix_cache_dir);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "frugal: the prefix cache was not saved: %s\n", e.what());
+    }
+  }
+}
+
+std::shared_ptr<RequestStream> Engine::submit(EngineRequest req) {
+  if (req.prompt.empty()) fail("the prompt is empty");
+  if (int64_t(req.prompt.size()) >= opt_.context)
+    fail("the prompt has {} tokens and the context holds {} (prompt and answer together)", req.prompt.size(),
+         opt_.context);
+  for (int32_t t : req.prompt)
+    if (t < 0 || t >= model_.config.vocab_size) fail("token id {} is outside the vocabulary [0, {})", t,
+                                                     model_.config.vocab_size);
+  auto stream = std::make_shared<RequestStream>();
+  stream->prompt_tokens_ = int64_t(req.prompt.size());
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw EngineBusy("the server is shutting down");
+    if (in_flight_ >= opt_.max_batch + opt_.max_queue) {
+      ++stats_.requests_rejected;
+      throw EngineBusy("the request queue is full");
+    }
+    ++in_flight_;
+    queue_.push_back({stream, std::move(req)});
+    stats_.queued = int64_t(queue_.size());
+  }
+  cv_.notify_all();
+  return stream;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active_.empty(); });
+      if (stopping_) {
+        for (Queued& q : queue_) q.stream->finish(FinishReason::Cancelled);
+        in_flight_ -= int64_t(queue_.size());
+        queue_.clear();
+        lock.unlock();
+        while (!active_.empty()) retire(active_.size() - 1, FinishReason::Cancelled);
+        return;
+      }
+    }
+    admit();
+    // Cancelled requests leave before the step: their caches are free at once.
+    for (size_t i = active_.size(); i-- > 0;)
+      if (active_[i].stream->cancelled()) retire(i, FinishReason::Cancelled);
+    if (!active_.empty()) step();
+    std::lock_guard lock(mu_);
+    stats_.running = int64_t(active_.size());
+    stats_.caches_busy = kv_.busy();
+    stats_.caches_allocated = kv_.allocated();
+  }
+}
+
+void Engine::admit() {
+  std::unique_lock lock(mu_);
+  while (!queue_.empty() && int64_t(active_.size()) < opt_.max_batch) {
+    Queued& q = queue_.front();
+    if (q.stream->cancelled()) {
+      q.stream->finish(FinishReason::Cancelled);
+      ++stats_.requests_cancelled;
+      --in_flight_;
+      queue_.pop_front();
+      continue;
+    }
+    std::optional<KvLease> lease = kv_.acquire(q.req.prompt);
+    if (!lease) break;
+    Active a;
+    a.stream = std::move(q.stream);
+    a.req = std::move(q.req);
+    a.slot = lease->slot;
+    a.fed = lease->reused;
+    a.sampler = std::make_unique<Sampler>(a.req.sampling);
+    a.stream->admitted(lease->reused);
+    stats_.prompt_tokens += int64_t(a.req.prompt.size());
+    stats_.cached_prompt_tokens += lease->reused;
+    queue_.pop_front();
+    active_.push_back(std::move(a));
+  }
+  stats_.queued = int64_t(queue_.size());
+  stats_.running = int64_t(active_.size());
+  stats_.caches_busy = kv_.busy();
+  stats_.caches_allocated = kv_.allocated();
+}
+
+void Engine::retire(size_t i, FinishReason r) {
+  Active a = std::move(active_[i]);
+  active_.erase(active_.begin() + int64_t(i));
+  kv_.release(a.slot);
+  {
+    // The counters are right before the owner hears of the end.
+    std::lock_guard lock(mu_);
+    ++(r == FinishReason::Cancelled ? stats_.requests_cancelled : stats_.requests_finished);
+    --in_flight_;
+    stats_.running = int64_t(active_.size());
+    stats_.caches_busy = kv_.busy();
+  }
+  a.stream->finish(r);
+}
+
+void Engine::step() {
+  // Rows: the last sampled token of every request decoding, then prompt chunks
+  // of the requests still prefilling, oldest first, while the step's row budget
+  // lasts (a burst of new prompts must not stall the answers being decoded).
+  batch_.clear();
+  tokens_.clear();
+  owner_.clear();
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Active& a = active_[i];
+    if (a.fed < int64_t(a.req.prompt.size())) continue;
+    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), 1});
+    tokens_.push_back(a.next);
+    owner_.push_back(i);
+  }
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Active& a = active_[i];
+    const int64_t budget = opt_.max_step_rows - int64_t(tokens_.size());
+    if (a.fed >= int64_t(a.req.prompt.size())) continue;
+    if (budget <= 0 && !tokens_.empty()) break;
+    const int64_t n = std::min({opt_.prefill_chunk, int64_t(a.req.prompt.size()) - a.fed, std::max<int64_t>(budget, 1)});
+    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), n});
+    tokens_.insert(tokens_.end(), a.req.prompt.begin() + a.fed, a.req.prompt.begin() + a.fed + n);
+    owner_.push_back(i);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    transformer_fwd(model_, batch_, tokens_.data(), {.attn = opt_.attn, .all_logits = false}, out_, scratch_, pool_);
+  } catch (const Error&) {
+    // Inputs are checked at submit(), so this is not expected; fail the batch, keep serving.
+    for (size_t i = active_.size(); i-- > 0;) {
+      LatentKvCache& c = kv_.cache(active_[i].slot);
+      c.length = int64_t(kv_.ids(active_[i].slot).size());
+      retire(i, FinishReason::Error);
+    }
+    return;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t V = model_.config.vocab_size;
+  int64_t generated = 0;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    Active& a = active_[owner_[i]];
+    std::vector<int32_t>& ids = kv_.ids(a.slot);
+    ids.insert(ids.end(), tokens_.begin() + batch_[i].row0, tokens_.begin() + batch_[i].row0 + batch_[i].n);
+    if (a.fed < int64_t(a.req.prompt.size())) {
+      a.fed += batch_[i].n;
+      if (a.fed < int64_t(a.req.prompt.size())) continue;  // prompt not finished: no token yet
+    }
+    a.next = a.sampler->sample(out_.logits.data() + int64_t(i) * V, V);
+    if (std::find(a.req.stop_tokens.begin(), a.req.stop_tokens.end(), a.next) != a.req.stop_tokens.end()) {
+      a.generated = -1;  // marks Stop below
+      continue;
+    }
+    ++a.generated;
+    ++generated;
+    a.stream->push(a.next);
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.steps;
+    stats_.step_sequences += int64_t(batch_.size());
+    stats_.step_rows += int64_t(tokens_.size());
+    stats_.step_seconds += secs;
+    stats_.generated_tokens += generated;
+    stats_.last_batch = int64_t(batch_.size());
+  }
+  for (size_t i = active_.size(); i-- > 0;) {
+    Active& a = active_[i];
+    if (a.generated < 0) {
+      retire(i, FinishReason::Stop);
+    } else if (a.fed == int64_t(a.req.prompt.size()) &&
+               (a.generated >= a.req.max_tokens || kv_.cache(a.slot).length >= kv_.cache(a.slot).capacity)) {
+      retire(i, FinishReason::Length);
+    }
+  }
+}
+
+}  // namespace frugal

@@ -1,0 +1,153 @@
+// The serving engine: requests from many threads, one scheduler thread that runs
+// them together with continuous batching. Every step is one transformer_fwd over
+// a batch (model/batch.h) holding the next prompt chunk of each request still
+// prefilling and the last sampled token of each one decoding; requests join
+// and leave between any two steps. Caches come from a KvPool, which reuses the
+// latents of prompt prefixes seen before (prompt_cache_hit_tokens).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "infer/kv_pool.h"
+#include "infer/sampler.h"
+#include "model/transformer.h"
+
+namespace frugal {
+
+struct EngineOptions {
+  int64_t context = 4096;       // positions per request (prompt + answer)
+  int64_t max_batch = 8;        // requests in one forward pass
+  int64_t max_queue = 64;       // requests waiting beyond the running ones; more are refused
+  int64_t prefill_chunk = 256;  // prompt tokens per request per step
+  int64_t max_step_rows = 512;  // rows per step (decode rows first): bounds a step's latency
+  int64_t cache_slots = 0;      // caches kept (running + prefix cache); 0: 2 x max_batch
+  AttnMode attn = AttnMode::Auto;
+  // Context caching on disk: the prefix cache is loaded from here at start
+  // (entries another model wrote are dropped) and saved here when the engine ends.
+  std::string prefix_cache_dir;
+};
+
+struct EngineRequest {
+  std::vector<int32_t> prompt;
+  int64_t max_tokens = 256;
+  SamplerOptions sampling;
+  std::vector<int32_t> stop_tokens;  // ends the answer; not returned
+};
+
+enum class FinishReason { None, Stop, Length, Cancelled, Error };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", ...
+
+// The queue is full: the caller should retry later (HTTP 429).
+struct EngineBusy : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One request's tokens as the scheduler produces them; shared by the scheduler
+// and the thread that submitted it.
+class RequestStream {
+ public:
+  // Moves the tokens produced since the last call into `out` (appended). Waits
+  // up to `timeout` for one; returns false once finished and everything was read.
+  bool read(std::vector<int32_t>& out, std::chrono::milliseconds timeout);
+  // Stops generation; the scheduler frees the request's cache at its next step.
+  void cancel() { cancelled_ = true; }
+  bool cancelled() const { return cancelled_; }
+
+  // Valid once read() returned false.
+  FinishReason finish_reason() const;
+  int64_t prompt_tokens() const { return prompt_tokens_; }
+  int64_t cached_tokens() const;  // prompt tokens whose latents came from the prefix cache
+  int64_t generated_tokens() const;
+
+ private:
+  friend class Engine;
+  void push(int32_t token);
+  void admitted(int64_t cached);
+  void finish(FinishReason r);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int32_t> pending_;
+  int64_t prompt_tokens_ = 0, cached_ = 0, generated_ = 0;
+  FinishReason finish_ = FinishReason::None;
+  std::atomic<bool> cancelled_{false};
+};
+
+// Counters for /metrics: totals since start and the state now.
+struct EngineStats {
+  int64_t requests_finished = 0, requests_cancelled = 0, requests_rejected = 0;
+  int64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0;
+  int64_t steps = 0, step_sequences = 0, step_rows = 0;  // sums over steps (batch sizes)
+  double step_seconds = 0;
+  int64_t queued = 0, running = 0, caches_busy = 0, caches_allocated = 0, last_batch = 0;
+};
+
+class Engine {
+ public:
+  Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool);
+  ~Engine();  // cancels what is left and joins the scheduler
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request. Throws frugal::Error when it cannot fit the context and
+  // EngineBusy when the queue is full.
+  std::shared_ptr<RequestStream> submit(EngineRequest req);
+  EngineStats stats() const;
+  const EngineOptions& options() const { return opt_; }
+  int64_t context() const { return opt_.context; }
+
+ private:
+  struct Active {
+    std::shared_ptr<RequestStream> stream;
+    EngineRequest req;
+    int slot = -1;
+    int64_t fed = 0;     // prompt tokens in the cache
+    int32_t next = -1;   // sampled, to be fed at the next step
+    int64_t generated = 0;
+    std::unique_ptr<Sampler> sampler;
+  };
+  struct Queued {
+    std::shared_ptr<RequestStream> stream;
+    EngineRequest req;
+  };
+
+  void prefix_cache_load();
+  void loop();
+  void admit();                           // queue -> active while caches and batch room last
+  void retire(size_t i, FinishReason r);  // frees active_[i]'s cache
+  void step();
+
+  const Model& model_;
+  EngineOptions opt_;
+  ThreadPool& pool_;
+  KvPool kv_;
+
+  mutable std::mutex mu_;  // guards queue_, stats_, stopping_
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  int64_t in_flight_ = 0;  // submitted and not finished: at most max_batch + max_queue
+  EngineStats stats_;
+  bool stopping_ = false;
+
+  // Scheduler thread only.
+  std::vector<Active> active_;
+  ForwardScratch scratch_;
+  ForwardResult out_;
+  std::vector<int32_t> tokens_;
+  Batch batch_;
+  std::vector<size_t> owner_;  // batch_[i] belongs to active_[owner_[i]]
+  std::thread thread_;
+};
+
+}  // namespace frugal

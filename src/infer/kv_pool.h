@@ -1,0 +1,75 @@
+// A pool of per-request latent KV caches (model/kv_cache.h) that doubles as the
+// prefix cache. The latents of a position depend only on the tokens up to it
+// (causal attention), so any cache holding the same token prefix holds the rows
+// a new prompt needs. Every cache remembers the ids whose latents it holds; a
+// released cache keeps them, and acquire() hands out the free cache with the
+// longest common prefix (truncated to it), or copies the prefix rows from
+// whichever cache holds the longest one (busy caches included: rows below their
+// length never change). Nothing is paged: each cache is one contiguous
+// [layers, context, row] block allocated on first use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace frugal {
+
+struct KvPoolOptions {
+  int64_t slots = 16;      // caches at most (running requests + idle prefix cache)
+  int64_t context = 4096;  // positions per cache
+};
+
+struct KvLease {
+  int slot = -1;
+  int64_t reused = 0;  // prompt tokens whose latents are already in the cache
+};
+
+class KvPool {
+ public:
+  KvPool(const Model& m, const KvPoolOptions& opt);
+
+  // A free cache for `prompt`, holding its longest prefix available anywhere in
+  // the pool (at most prompt.size() - 1 tokens, so the last one is fed again for
+  // its logits); nullopt when every cache is busy.
+  std::optional<KvLease> acquire(const std::vector<int32_t>& prompt);
+  // The cache is free again; its latents stay for later prompts.
+  void release(int slot);
+
+  LatentKvCache& cache(int slot) { return slots_[size_t(slot)]->cache; }
+  // The tokens whose latents the cache holds: the owner appends what it feeds.
+  std::vector<int32_t>& ids(int slot) { return slots_[size_t(slot)]->ids; }
+
+  // Context caching on disk: save() writes every cache that holds tokens to
+  // `dir` (prefix-N.ids.npy [n] int32, prefix-N.latents.npy [layers, n, row]
+  // f32), replacing what was there; load() reads them back into new caches and
+  // returns their slots (the caller checks they belong to this model). Files of
+  // another shape are skipped with a warning; throws frugal::Error when `dir`
+  // cannot be written.
+  void save(const std::string& dir) const;
+  std::vector<int> load(const std::string& dir);
+  void forget(int slot);  // drops a free cache's content
+
+  int64_t busy() const;
+  int64_t allocated() const { return int64_t(slots_.size()); }
+  int64_t context() const { return opt_.context; }
+  int64_t bytes_per_cache() const;
+
+ private:
+  struct Slot {
+    LatentKvCache cache;
+    std::vector<int32_t> ids;
+    bool busy = false;
+    uint64_t last_used = 0;
+  };
+  const Model& model_;
+  KvPoolOptions opt_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace frugal

@@ -1,0 +1,487 @@
+// frugal serve end to end: the server process on a free loopback port with a tiny
+// random-weight model, driven by the official openai npm client and by raw HTTP.
+// Answers are checked against single-sequence greedy generation in this process
+// (infer/generate.cpp: no engine, no batching, no prefix cache).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "../common/command.h"
+#include "../common/npm_install.h"
+#include "../infer/tiny_chat_model.h"
+#include "infer/generate.h"
+#include "serve/completion_handler.h"
+#include "serve_process.h"
+#include "tokenizer/chat_format.h"
+#include "tokenizer/reasoning_parser.h"
+
+namespace frugal {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kKey = "test-key-1234";
+const std::string kNodeDir = std::string(FRUGAL_BINARY_DIR) + "/tests/serve/node";
+
+// One model and one server for the suite (each started in milliseconds, but
+// the npm client costs ~0.3 s per call).
+struct Suite {
+  test::TinyChatModel model{true, {{"max_position_embeddings", 2048}}};
+  std::unique_ptr<test::ServeProcess> server;
+  std::string npm_error;
+  Suite() {
+    server = std::make_unique<test::ServeProcess>(std::vector<std::string>{
+        "-m", model.dir.string(), "--name", "tiny", "--format", "frugal", "--api-key", kKey, "--ctx", "1024",
+        "--max-body", "65536", "-t", "2"});
+    npm_error = test::npm_install(std::string(FRUGAL_SOURCE_DIR) + "/tests/serve", kNodeDir, "openai");
+  }
+};
+
+Suite& suite() {
+  static Suite s;
+  return s;
+}
+
+json openai(const json& job, const std::string& key = kKey) {
+  EXPECT_EQ(suite().npm_error, "");
+  const std::string job_path = std::string(FRUGAL_BINARY_DIR) + "/test-tmp/job-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(job_path) << job.dump();
+  const test::CommandResult r = test::run_command("node '" + std::string(FRUGAL_SOURCE_DIR) +
+                                                  "/tests/serve/openai_client.cjs' '" + kNodeDir + "' '" +
+                                                  suite().server->url() + "' '" + key + "' \"$(cat '" + job_path + "')\"");
+  std::filesystem::remove(job_path);
+  EXPECT_EQ(r.code, 0) << r.out;
+  try {
+    return json::parse(r.out);
+  } catch (const std::exception&) {
+    ADD_FAILURE() << "not JSON: " << r.out;
+    return json::object();
+  }
+}
+
+httplib::Client client(int port = 0) {
+  httplib::Client c("127.0.0.1", port ? port : suite().server->port());
+  c.set_read_timeout(60, 0);
+  c.set_bearer_token_auth(kKey.c_str());
+  return c;
+}
+
+// The value of a metric without labels in /metrics.
+double metric(const std::string& name, int port = 0) {
+  auto res = client(port).Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  std::smatch m;
+  if (!std::regex_search(res->body, m, std::regex("\n" + name + " ([0-9.e+-]+)\n"))) return -1;
+  return std::stod(m[1]);
+}
+
+json chat_params(const std::string& user, int64_t max_tokens, bool thinking) {
+  return {{"model", "tiny"},
+          {"messages", {{{"role", "user"}, {"content", user}}}},
+          {"temperature", 0},
+          {"max_tokens", max_tokens},
+          {"ignore_eos", true},
+          {"chat_template_kwargs", {{"enable_thinking", thinking}}}};
+}
+
+// What the server must answer: the same prompt rendered and generated greedily
+// here, then split into reasoning and content.
+ReasoningDelta reference_answer(const std::string& user, int64_t max_tokens, bool thinking) {
+  const Suite& s = suite();
+  ChatRenderOptions ro;
+  ro.thinking = thinking;
+  const std::string prompt =
+      chat_render(ChatFormat::Frugal, {{.role = ChatRole::User, .content = user}}, ro);
+  const std::vector<int32_t> ids = s.model.tokenizer->encode(prompt, false);
+  std::vector<int32_t> out;
+  ThreadPool pool(1);
+  generate(*s.model.model, ids, {.max_tokens = max_tokens, .context = 1024},
+           [&](int32_t t) {
+             out.push_back(t);
+             return true;
+           },
+           pool);
+  return reasoning_split(s.model.tokenizer->decode(out, /*skip_special_tokens=*/true),
+                         {.starts_in_reasoning = chat_prompt_opens_reasoning(prompt)});
+}
+
+TEST(ServeOpenAI, ModelsList) {
+  const json r = openai({{"op", "models"}});
+  ASSERT_TRUE(r.contains("data")) << r.dump();
+  ASSERT_EQ(r["data"].size(), 1u);
+  EXPECT_EQ(r["data"][0]["id"], "tiny");
+  EXPECT_EQ(r["data"][0]["object"], "model");
+  EXPECT_EQ(openai({{"op", "model"}, {"id", "tiny"}})["id"], "tiny");
+  EXPECT_EQ(openai({{"op", "model"}, {"id", "gpt-4"}})["error"]["status"], 404);
+}
+
+TEST(ServeOpenAI, ChatAnswersEqualGreedyGenerationWithReasoningApart) {
+  for (bool thinking : {true, false}) {
+    const std::string user = thinking ? "hello world" : "the world in 123";
+    const json r = openai({{"op", "chat"}, {"params", chat_params(user, 12, thinking)}});
+    ASSERT_TRUE(r.contains("choices")) << r.dump();
+    const ReasoningDelta ref = reference_answer(user, 12, thinking);
+    const json& msg = r["choices"][0]["message"];
+    EXPECT_EQ(r["object"], "chat.completion");
+    EXPECT_EQ(msg["role"], "assistant");
+    EXPECT_EQ(msg["content"], ref.content) << "thinking " << thinking;
+    if (thinking) {
+      EXPECT_FALSE(ref.reasoning.empty());
+      EXPECT_EQ(msg["reasoning_content"], ref.reasoning);
+    } else {
+      EXPECT_FALSE(msg.contains("reasoning_content") && !msg["reasoning_content"].get<std::string>().empty());
+    }
+    EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
+    const json& u = r["usage"];
+    EXPECT_EQ(u["completion_tokens"], 12);
+    EXPECT_GT(u["prompt_tokens"].get<int>(), 5);
+    EXPECT_EQ(u["prompt_cache_hit_tokens"].get<int>() + u["prompt_cache_miss_tokens"].get<int>(),
+              u["prompt_tokens"].get<int>());
+    EXPECT_EQ(u["total_tokens"].get<int>(), u["prompt_tokens"].get<int>() + 12);
+  }
+}
+
+TEST(ServeOpenAI, StreamingDeltasAddUpToTheAnswer) {
+  const ReasoningDelta ref = reference_answer("hello stream", 20, true);
+  json params = chat_params("hello stream", 20, true);
+  params["stream_options"] = {{"include_usage", true}};
+  const json r = openai({{"op", "stream"}, {"params", params}});
+  ASSERT_TRUE(r.contains("chunks")) << r.dump();
+  EXPECT_EQ(r["role"], "assistant");
+  EXPECT_EQ(r["reasoning"], ref.reasoning);
+  EXPECT_EQ(r["content"], ref.content);
+  EXPECT_GT(r["chunks"].get<int>(), 3);  // streamed, not one lump
+  EXPECT_EQ(r["finish_reason"], "length");
+  ASSERT_TRUE(r["usage"].is_object()) << r.dump();
+  EXPECT_EQ(r["usage"]["completion_tokens"], 20);
+}
+
+// The `n` characters of UTF-8 `s` from character `first` on.
+std::string utf8_chars(const std::string& s, size_t first, size_t n) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((uint8_t(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  starts.push_back(s.size());
+  if (first + n >= starts.size()) return "";
+  return s.substr(starts[first], starts[first + n] - starts[first]);
+}
+
+TEST(ServeOpenAI, StopSequenceAndCompletions) {
+  const ReasoningDelta ref = reference_answer("stop here", 16, false);
+  const std::string stop = utf8_chars(ref.content, 3, 2);
+  ASSERT_FALSE(stop.empty()) << ref.content;
+  json params = chat_params("stop here", 16, false);
+  params["stop"] = stop;
+  const json r = openai({{"op", "chat"}, {"params", params}});
+  EXPECT_EQ(r["choices"][0]["message"]["content"], ref.content.substr(0, ref.content.find(stop)));
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
+
+  const json c = openai({{"op", "completion"},
+                         {"params", {{"model", "tiny"}, {"prompt", "hello"}, {"max_tokens", 5}, {"temperature", 0},
+                                     {"ignore_eos", true}}}});
+  ASSERT_TRUE(c.contains("choices")) << c.dump();
+  EXPECT_EQ(c["object"], "text_completion");
+  EXPECT_EQ(c["usage"]["completion_tokens"], 5);
+}
+
+TEST(ServeOpenAI, ErrorsReachTheClient) {
+  json params = chat_params("x", 4, false);
+  params["model"] = "gpt-4";
+  json e = openai({{"op", "chat"}, {"params", params}});
+  EXPECT_EQ(e["error"]["status"], 404) << e.dump();
+  EXPECT_EQ(e["error"]["code"], "model_not_found");
+  e = openai({{"op", "chat"}, {"params", chat_params("x", 4, false)}}, "wrong-key");
+  EXPECT_EQ(e["error"]["status"], 401) << e.dump();
+  params = chat_params("x", -3, false);
+  e = openai({{"op", "chat"}, {"params", params}});
+  EXPECT_EQ(e["error"]["status"], 400) << e.dump();
+  EXPECT_EQ(e["error"]["param"], "max_tokens");
+}
+
+TEST(ServeOpenAI, GreedyAnswersAloneEqualAnswersAmong8Concurrent) {
+  json list = json::array();
+  for (int i = 0; i < 8; ++i)
+    list.push_back(chat_params("question " + std::to_string(i) + std::string(size_t(i * 7), 'x'), 10 + 2 * i, i % 2));
+  std::vector<json> alone;
+  for (const json& p : list) alone.push_back(openai({{"op", "chat"}, {"params", p}}));
+  const double steps0 = metric("frugal_engine_steps_total"), seqs0 = metric("frugal_engine_step_sequences_total");
+  const json together = openai({{"op", "chats"}, {"list", list}});
+  ASSERT_TRUE(together.is_array()) << together.dump();
+  for (size_t i = 0; i < alone.size(); ++i) {
+    EXPECT_EQ(together[i]["choices"][0]["message"], alone[i]["choices"][0]["message"]) << "request " << i;
+    EXPECT_EQ(together[i]["usage"]["completion_tokens"], 10 + 2 * int(i));
+  }
+  // They really ran together: more sequences than forward passes.
+  EXPECT_GT(metric("frugal_engine_step_sequences_total") - seqs0, 1.5 * (metric("frugal_engine_steps_total") - steps0));
+}
+
+TEST(ServeOpenAI, SharedPrefixIsServedFromTheCache) {
+  std::string system = "You are a helpful assistant for the prefix cache test. ";
+  for (int i = 0; i < 12; ++i) system += "Rule " + std::to_string(i) + ": answer hello world in 123 words. ";
+  auto ask = [&](const std::string& user) {
+    json p = chat_params(user, 4, false);
+    p["messages"] = {{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", user}}};
+    return openai({{"op", "chat"}, {"params", p}});
+  };
+  const json a = ask("first question");
+  const double rows0 = metric("frugal_engine_step_rows_total");
+  const json b = ask("second question");
+  const double rows_b = metric("frugal_engine_step_rows_total") - rows0;
+  const int prompt_b = b["usage"]["prompt_tokens"], hit_b = b["usage"]["prompt_cache_hit_tokens"];
+  const int hit_a = a["usage"]["prompt_cache_hit_tokens"];
+  EXPECT_LT(hit_a, 4) << a.dump();  // at most the template's opening, shared with earlier requests
+  const int system_tokens = int(suite().model.tokenizer->encode(system, false).size());
+  EXPECT_GE(hit_b, system_tokens) << b.dump();
+  EXPECT_LT(hit_b, prompt_b);
+  EXPECT_EQ(b["usage"]["prompt_cache_miss_tokens"], prompt_b - hit_b);
+  // The time to first token shrinks because the cached rows are not computed:
+  // the forward passes of b ran its missed prompt tokens and 3 decode rows only.
+  EXPECT_EQ(rows_b, prompt_b - hit_b + 3);
+}
+
+// Tools offered in a request reach the prompt (as a system message, since the
+// DeepSeek templates do not render a tool list); tool_choice "none" leaves them out.
+TEST(ServeOpenAI, ToolsAreDescribedInThePrompt) {
+  const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather",
+      "description": "Weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])");
+  json p = chat_params("weather in Paris?", 2, false);
+  p["tools"] = tools;
+  const json with = openai({{"op", "chat"}, {"params", p}});
+  ChatRenderOptions ro;
+  ro.thinking = false;
+  const std::string prompt = chat_render(
+      ChatFormat::Frugal,
+      {{.role = ChatRole::System, .content = tools_system_text(tools)}, {.role = ChatRole::User, .content = "weather in Paris?"}},
+      ro);
+  ASSERT_NE(prompt.find("\"name\":\"get_weather\""), std::string::npos) << prompt;
+  EXPECT_EQ(with["usage"]["prompt_tokens"], suite().model.tokenizer->encode(prompt, false).size()) << with.dump();
+  p["tool_choice"] = "none";
+  const json without = openai({{"op", "chat"}, {"params", p}});
+  EXPECT_LT(without["usage"]["prompt_tokens"].get<int>() + 50, with["usage"]["prompt_tokens"].get<int>());
+}
+
+struct BadRequest {
+  std::string what, path, body;
+  int status;
+};
+
+TEST(ServeHttp, BadInputsGet4xxJsonAndTheServerKeepsServing) {
+  const std::string user = R"({"role": "user", "content": "hi"})";
+  const std::vector<BadRequest> cases = {
+      {"malformed JSON", "/v1/chat/completions", "{\"messages\": [", 400},
+      {"wrong type", "/v1/chat/completions", R"({"messages": [)" + user + R"(], "temperature": "hot"})", 400},
+      {"messages not an array", "/v1/chat/completions", R"({"messages": "hi"})", 400},
+      {"empty messages", "/v1/chat/completions", R"({"messages": []})", 400},
+      {"missing messages", "/v1/chat/completions", R"({"model": "tiny"})", 400},
+      {"unknown model", "/v1/chat/completions", R"({"model": "nope", "messages": [)" + user + "]}", 404},
+      {"negative max_tokens", "/v1/chat/completions", R"({"messages": [)" + user + R"(], "max_tokens": -5})", 400},
+      {"huge max_tokens", "/v1/chat/completions", R"({"messages": [)" + user + R"(], "max_tokens": 99999999999})", 400},
+      {"invalid UTF-8", "/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xc3\x28\"}]}", 400},
+      {"body over the limit", "/v1/chat/completions",
+       R"({"messages": [{"role": "user", "content": ")" + std::string(70000, 'a') + "\"}]}", 413},
+      {"prompt longer than the context", "/v1/chat/completions",
+       R"({"messages": [{"role": "user", "content": ")" + std::string(3000, 'z') + "\"}]}", 400},
+      {"json_object format", "/v1/chat/completions",
+       R"({"messages": [)" + user + R"(], "response_format": {"type": "json_object"}})", 400},
+      {"completion without prompt", "/v1/completions", R"({"max_tokens": 3})", 400},
+      {"no such route", "/v1/embeddings", R"({"input": "x"})", 404},
+      {"deeply nested JSON", "/v1/chat/completions",
+       R"({"messages": )" + std::string(30000, '[') + std::string(30000, ']') + "}", 400},
+  };
+  httplib::Client c = client();
+  for (const BadRequest& b : cases) {
+    auto res = c.Post(b.path, b.body, "application/json");
+    ASSERT_TRUE(res) << b.what << ": no response";
+    EXPECT_EQ(res->status, b.status) << b.what << ": " << res->body;
+    json j;
+    ASSERT_NO_THROW(j = json::parse(res->body)) << b.what << ": " << res->body;
+    EXPECT_TRUE(j["error"]["message"].is_string()) << b.what << ": " << res->body;
+    EXPECT_TRUE(j["error"]["type"].is_string()) << b.what;
+  }
+  auto ok = c.Post("/v1/chat/completions", R"({"messages": [)" + user + R"(], "max_tokens": 3, "temperature": 0})",
+                   "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_EQ(metric("frugal_kv_caches_busy"), 0);
+}
+
+TEST(ServeHttp, ApiKeyOnEveryRouteButHealth) {
+  httplib::Client anon("127.0.0.1", suite().server->port());
+  auto h = anon.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  for (const char* path : {"/metrics", "/v1/models"}) {
+    auto r = anon.Get(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << path;
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], "invalid_api_key");
+  }
+  auto p = anon.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})", "application/json");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, 401);
+  auto m = client().Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  for (const char* name : {"frugal_http_requests_total", "frugal_queue_depth", "frugal_batch_size",
+                           "frugal_prompt_cache_hit_tokens_total", "frugal_time_to_first_token_seconds_bucket",
+                           "frugal_request_duration_seconds_bucket", "frugal_generation_tokens_total"})
+    EXPECT_NE(m->body.find(name), std::string::npos) << name;
+  auto page = anon.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("/v1/chat/completions"), std::string::npos);
+}
+
+// A raw HTTP/1.1 exchange on its own socket, so the test decides when to hang up.
+struct RawStream {
+  int fd = -1;
+  explicit RawStream(int port, const std::string& path, const std::string& body) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "connect";
+    const std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kKey +
+                            "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  }
+  std::string read_some() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, size_t(n)) : "";
+  }
+  std::string read_all() {
+    std::string out, s;
+    while (!(s = read_some()).empty()) out += s;
+    return out;
+  }
+  ~RawStream() { ::close(fd); }
+};
+
+std::string long_stream_body(int64_t max_tokens) {
+  return json({{"messages", {{{"role", "user"}, {"content", "talk for a long time"}}}},
+               {"max_tokens", max_tokens},
+               {"ignore_eos", true},
+               {"stream", true}})
+      .dump();
+}
+
+bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+TEST(ServeHttp, ClientDisconnectMidStreamFreesTheCache) {
+  const double cancelled0 = metric("frugal_requests_cancelled_total");
+  {
+    RawStream s(suite().server->port(), "/v1/chat/completions", long_stream_body(1000));
+    std::string got;
+    while (got.find("reasoning_content") == std::string::npos) {
+      const std::string more = s.read_some();
+      ASSERT_FALSE(more.empty()) << got;
+      got += more;
+    }
+    EXPECT_EQ(metric("frugal_running_requests"), 1) << client().Get("/metrics")->body;
+  }  // hang up after the first tokens
+  EXPECT_TRUE(wait_for([&] { return metric("frugal_requests_cancelled_total") == cancelled0 + 1; }))
+      << "the request was not cancelled";
+  EXPECT_TRUE(wait_for([&] { return metric("frugal_kv_caches_busy") == 0 && metric("frugal_running_requests") == 0; }));
+  EXPECT_GE(metric("frugal_client_disconnects_total"), 1);
+}
+
+TEST(ServeHttp, FullQueueGets429WithRetryAfter) {
+  test::ServeProcess small({"-m", suite().model.dir.string(), "--name", "tiny", "--api-key", kKey, "--ctx", "1024",
+                            "--max-batch", "1", "--max-queue", "0", "-t", "1"});
+  RawStream busy(small.port(), "/v1/chat/completions", long_stream_body(1000));
+  ASSERT_FALSE(busy.read_some().empty());
+  auto r = client(small.port()).Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})",
+                                     "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 429) << r->body;
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "queue_full");
+}
+
+// SIGTERM arrives right after the first tokens of a 1500-token answer: the
+// answer still ends whole, then the process exits 0.
+TEST(ServeHttp, SigtermFinishesRunningAnswersThenExits) {
+  test::ServeProcess s({"-m", suite().model.dir.string(), "--name", "tiny", "--api-key", kKey, "-t", "1"});
+  json body = json::parse(long_stream_body(1500));
+  body["stream_options"] = {{"include_usage", true}};
+  RawStream stream(s.port(), "/v1/chat/completions", body.dump());
+  std::string got = stream.read_some();
+  ASSERT_FALSE(got.empty());
+  int code = -2;
+  std::thread stopper([&] { code = s.stop(60); });
+  // While the answer finishes, new work is refused with 503 and /health says so.
+  httplib::Client anon("127.0.0.1", s.port());
+  EXPECT_TRUE(wait_for([&] {
+    auto h = anon.Get("/health");
+    return h && h->body.find("draining") != std::string::npos;
+  }));
+  auto refused = client(s.port()).Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}]})",
+                                       "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "5");
+  got += stream.read_all();
+  stopper.join();
+  EXPECT_NE(got.find("data: [DONE]"), std::string::npos) << got.substr(0, 400);
+  EXPECT_NE(got.find("\"finish_reason\":\"length\""), std::string::npos);
+  EXPECT_NE(got.find("\"completion_tokens\":1500"), std::string::npos);
+  EXPECT_EQ(code, 0);
+}
+
+// DeepSeek-style context caching across restarts: the prefix cache is saved at a
+// graceful stop and serves the next process.
+TEST(ServeHttp, PrefixCacheOnDiskSurvivesARestart) {
+  const std::string dir = suite().model.dir.string() + "-prefix";
+  const std::vector<std::string> args = {"-m", suite().model.dir.string(), "--api-key", kKey, "-t", "1",
+                                         "--prefix-cache-dir", dir};
+  const std::string body =
+      json({{"messages", {{{"role", "system"}, {"content", std::string(300, 'q') + " you are terse"}},
+                          {{"role", "user"}, {"content", "hi"}}}},
+            {"max_tokens", 2}})
+          .dump();
+  {
+    test::ServeProcess s(args);
+    auto r = client(s.port()).Post("/v1/chat/completions", body, "application/json");
+    ASSERT_TRUE(r && r->status == 200);
+    EXPECT_LT(json::parse(r->body)["usage"]["prompt_cache_hit_tokens"].get<int>(), 300);
+    EXPECT_EQ(s.stop(), 0);
+  }
+  test::ServeProcess s(args);
+  auto r = client(s.port()).Post("/v1/chat/completions", body, "application/json");
+  ASSERT_TRUE(r && r->status == 200);
+  EXPECT_GE(json::parse(r->body)["usage"]["prompt_cache_hit_tokens"].get<int>(), 300) << r->body << s.log();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServeCli, StartupErrorsAreOneLine) {
+  test::CommandResult r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --api-key-file /nonexistent/key");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot read the API key file /nonexistent/key"), std::string::npos) << r.out;
+  r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --port " + std::to_string(suite().server->port()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot bind 127.0.0.1:" + std::to_string(suite().server->port())), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace frugal
