@@ -13,6 +13,10 @@
 # PRETRAIN_STEPS, GRPO_STEPS, EVAL_N, EVAL_K, THREADS to scale the run, CONTROLS=0
 # to skip the control runs (rejection-sampling SFT, random reward).
 set -euo pipefail
+
+# The whole script is one function, read before it runs: editing this file while
+# a run is in progress cannot change what that run executes.
+main() {
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 WORK=${WORK:-$BUILD/model-recipe}
@@ -106,3 +110,6 @@ stage "ship $RL -> $SHIP"
 mkdir -p "$SHIP"
 cp "$RL/config.json" "$RL/model.safetensors" "$RL/tokenizer.json" "$RL/tokenizer_config.json" "$SHIP/"
 du -sh "$SHIP" >&2
+}
+
+main "$@"
