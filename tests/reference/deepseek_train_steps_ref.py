@@ -19,14 +19,19 @@ optimizer and clipping:
            modules' routers keep their bias, the trainer's documented choice):
            c_i = tokens routed to expert i over the step's batch,
            b_i += gamma * sign(mean(c) - c_i)  (auxiliary-loss-free balancing,
-           arXiv 2408.15664).
+           arXiv 2408.15664); with --bias-zero-mean the update's mean is
+           subtracted; with --bias-accumulate K the loads are summed over K steps
+           and the bias moves after every K-th step.
+  accum    --accum A: each step is A consecutive batches of the file; the
+           objective is the mean of their losses (gradients of loss / A summed),
+           the loads of the step are summed over them.
 
 CLI:
   /usr/bin/python3 deepseek_train_steps_ref.py --model DIR --batches batches.json --out DIR
       [--double] [--lr 1e-3 --warmup 0 --constant 0 --decay 0 --min-lr 0]
       [--beta1 0.9 --beta2 0.95 --eps 1e-8 --weight-decay 0.1 --clip 1]
-      [--mtp-lambda 0.3 --alpha 0 --z 0 --gamma 0.001]
-batches.json: [{"B", "T", "tokens", "labels", "doc"}, ...], one per step.
+      [--mtp-lambda 0.3 --alpha 0 --z 0 --gamma 0.001 --bias-zero-mean --bias-accumulate 1 --accum 1]
+batches.json: [{"B", "T", "tokens", "labels", "doc"}, ...], --accum per step.
 Writes OUT/steps.json: per step {lr, loss, main, mtp, balance, z, tokens,
 grad_norm, expert_load: [[..] per main MoE layer]}, and OUT/final/<name>.npy
 (float64): every tensor after the last step.
@@ -71,6 +76,9 @@ def main(argv=None):
         ap.add_argument("--" + flag, type=float, default=default)
     for flag in ("warmup", "constant", "decay"):
         ap.add_argument("--" + flag, type=int, default=0)
+    ap.add_argument("--accum", type=int, default=1)
+    ap.add_argument("--bias-accumulate", type=int, default=1)
+    ap.add_argument("--bias-zero-mean", action="store_true")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     cfg = ref.load_config(a.model)
@@ -83,12 +91,19 @@ def main(argv=None):
               {"params": [t for n, t in trained if not decays(n, t)], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2), eps=a.eps)
     L = cfg.num_hidden_layers
-    steps = []
-    for s, batch in enumerate(batches):
+    steps, pending, pending_steps = [], {}, 0
+    for s in range(len(batches) // a.accum):
         opt.zero_grad(set_to_none=True)
-        loads = {}
-        loss, parts = tref.training_loss(W, cfg, batch, a.mtp_lambda, a.alpha, a.z, loads)
-        loss.backward()
+        loads, parts = {}, {}
+        for batch in batches[s * a.accum:(s + 1) * a.accum]:
+            micro = {}
+            loss, p = tref.training_loss(W, cfg, batch, a.mtp_lambda, a.alpha, a.z, micro)
+            (loss / a.accum).backward()
+            p["loss"] = float(loss)
+            for k, v in p.items():
+                parts[k] = parts.get(k, 0) + (v if k == "tokens" else v / a.accum)
+            for i, c in micro.items():
+                loads[i] = loads[i] + c if i in loads else c
         for _, t in trained:  # an expert no token chose: a zero gradient (dense buffers), so AdamW
             if t.grad is None:  # still decays it and applies its moments, as torch does for zeros
                 t.grad = torch.zeros_like(t)
@@ -98,12 +113,19 @@ def main(argv=None):
             g["lr"] = lr
         opt.step()
         main_layers = sorted(i for i in loads if i < L)
-        with torch.no_grad():
-            for i in main_layers:
-                c = loads[i].to(W.dtype)
-                W(f"model.layers.{i}.mlp.gate.e_score_correction_bias").add_(a.gamma * torch.sign(c.mean() - c))
-        parts.update(loss=float(loss), lr=lr, grad_norm=float(norm),
-                     expert_load=[loads[i].tolist() for i in main_layers])
+        for i in main_layers:
+            pending[i] = pending[i] + loads[i] if i in pending else loads[i]
+        pending_steps += 1
+        if pending_steps == a.bias_accumulate:
+            with torch.no_grad():
+                for i in main_layers:
+                    c = pending[i].to(W.dtype)
+                    u = a.gamma * torch.sign(c.mean() - c)
+                    if a.bias_zero_mean:
+                        u = u - u.mean()
+                    W(f"model.layers.{i}.mlp.gate.e_score_correction_bias").add_(u)
+            pending, pending_steps = {}, 0
+        parts.update(lr=lr, grad_norm=float(norm), expert_load=[loads[i].tolist() for i in main_layers])
         steps.append(parts)
 
     os.makedirs(os.path.join(a.out, "final"), exist_ok=True)

@@ -13,9 +13,12 @@
 // measured <= 2e-8 on the loss), the gradient norm before clipping (1e-4
 // relative), the learning rate, and the expert loads of every main MoE layer
 // (exactly: a routing flip would show here first). After the last step: every
-// tensor, router biases included, within 1e-3 of the largest change any element
-// of that tensor went through (measured 2e-4: fp32 rounding through 5 steps of
-// Adam, whose m / sqrt(v) amplifies the rounding of near-zero gradients).
+// tensor, router biases included, within 5e-3 of the largest change any element
+// of that tensor went through (measured 2e-4, 2e-3 with accumulation: fp32
+// rounding through 5 steps of Adam, whose m / sqrt(v) amplifies the rounding of
+// near-zero gradients, largest in rarely chosen experts).
+// Two loops: one batch per step, and 2 micro-batches per step (gradient
+// accumulation) with the bias moved every 2 steps from summed loads, zero-mean.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -55,7 +58,19 @@ std::vector<Document> documents(int64_t vocab, int n, uint32_t seed) {
   return docs;
 }
 
-TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
+struct StepsCase {
+  const char* name;
+  int64_t accumulation;       // micro-batches per optimizer step
+  int64_t bias_accumulate;    // optimizer steps of loads per bias update
+  bool bias_zero_mean;
+  double clip;                // chosen so that some steps clip and some do not
+};
+void PrintTo(const StepsCase& c, std::ostream* os) { *os << c.name; }
+
+class PyTorchTrainingSteps : public ::testing::TestWithParam<StepsCase> {};
+
+TEST_P(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
+  const StepsCase& cs = GetParam();
   ThreadPool pool(2);
   const ModelConfig c = tiny_config(
       "tiny", json{{"vocab_size", 48}, {"hidden_size", 32}, {"num_hidden_layers", 3}, {"intermediate_size", 48},
@@ -66,7 +81,7 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
   ASSERT_GT(c.n_shared_experts, 0);
   auto m = train_model_create(c, {.seed = 23, .init_std = 0.08f});
 
-  const std::string dir = std::string(FRUGAL_BINARY_DIR) + "/test-tmp/train-steps-torch";
+  const std::string dir = std::string(FRUGAL_BINARY_DIR) + "/test-tmp/train-steps-torch-" + cs.name;
   std::filesystem::remove_all(dir);
   save_f32_checkpoint(*m, dir + "/model");
   std::vector<std::vector<float>> initial;  // to measure how far each tensor moved
@@ -78,7 +93,7 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
   {  // the batches the trainer will draw, for the reference
     PackedDataset replay(documents(c.vocab_size, 40, 5), pack);
     json batches = json::array();
-    for (int s = 0; s < steps; ++s) {
+    for (int64_t s = 0; s < steps * cs.accumulation; ++s) {
       const TrainBatch b = replay.next_batch(B);
       batches.push_back({{"B", b.B}, {"T", b.T}, {"tokens", b.tokens}, {"labels", b.labels}, {"doc", b.doc}});
     }
@@ -88,11 +103,12 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
   const TrainerOptions opt{
       .steps = steps,
       .batch_size = B,
+      .accumulation = cs.accumulation,
       .lr = {.lr = 1e-2, .warmup_steps = 2, .constant_steps = 1, .decay_steps = 2, .min_lr = 1e-3},
       .adamw = {.beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f},
-      .clip = 4.0,
+      .clip = cs.clip,
       .loss = {.mtp_lambda = 0.3f, .balance_alpha = 0.01f, .z_loss = 0.001f},
-      .balance = {.gamma = 0.01},
+      .balance = {.gamma = 0.01, .zero_mean = cs.bias_zero_mean, .accumulate_steps = cs.bias_accumulate},
       .run_dir = dir + "/run",
       .progress = {.enabled = false},
   };
@@ -102,8 +118,10 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
   const std::string cmd = "/usr/bin/python3 " + std::string(FRUGAL_SOURCE_DIR) +
                           "/tests/reference/deepseek_train_steps_ref.py --double --model " + dir + "/model --batches " +
                           dir + "/batches.json --out " + dir + "/ref --lr 1e-2 --warmup 2 --constant 1 --decay 2 "
-                          "--min-lr 1e-3 --beta1 0.9 --beta2 0.95 --eps 1e-8 --weight-decay 0.1 --clip 4 "
-                          "--mtp-lambda 0.3 --alpha 0.01 --z 0.001 --gamma 0.01";
+                          "--min-lr 1e-3 --beta1 0.9 --beta2 0.95 --eps 1e-8 --weight-decay 0.1 --clip " + std::to_string(cs.clip) + " "
+                          "--mtp-lambda 0.3 --alpha 0.01 --z 0.001 --gamma 0.01 --accum " +
+                          std::to_string(cs.accumulation) + " --bias-accumulate " +
+                          std::to_string(cs.bias_accumulate) + (cs.bias_zero_mean ? " --bias-zero-mean" : "");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "the PyTorch training-steps reference failed: " << cmd;
   json want;
   std::ifstream(dir + "/ref/steps.json") >> want;
@@ -131,7 +149,7 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
     EXPECT_NEAR(g["grad_norm"].get<double>(), w["grad_norm"].get<double>(), 1e-4 * w["grad_norm"].get<double>())
         << "step " << s + 1;
     EXPECT_EQ(g["expert_load"], w["expert_load"]) << "expert loads (routing) at step " << s + 1;
-    clipped += w["grad_norm"].get<double>() > 4.0;
+    clipped += w["grad_norm"].get<double>() > cs.clip;
   }
   EXPECT_GT(clipped, 0) << "clipping never applied: the test does not cover it";
   EXPECT_LT(clipped, steps) << "clipping applied on every step";
@@ -161,9 +179,16 @@ TEST(PyTorchTrainingSteps, FiveAdamWStepsMatchTorchOptim) {
   EXPECT_GT(biases, 0);
   std::printf("[ measured ] final weights: max |frugal - torch| / max change of the tensor = %.3g (%s)\n", worst,
               worst_name.c_str());
-  EXPECT_LE(worst, 1e-3) << worst_name;
+  EXPECT_LE(worst, 5e-3) << worst_name;
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Loops, PyTorchTrainingSteps,
+                         ::testing::Values(StepsCase{"plain", 1, 1, false, 4.0},
+                                           // 2 micro-batches per step; biases moved every 2 steps
+                                           // from summed loads, zero-mean updates
+                                           StepsCase{"accumulated", 2, 2, true, 2.2}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace frugal
