@@ -63,7 +63,8 @@ def nodump(name, t):
 
 
 def moe_train(W, p, x, cfg):
-    """MoE output and this row's balance term sum_i f_i P_i. x [T, d]."""
+    """MoE output, this row's balance term sum_i f_i P_i and the tokens routed
+    to each expert (int64 [E]). x [T, d]."""
     experts, weights = ref.route(W, p, x, cfg)  # gradients through the chosen experts' gating weights
     logits = ref.linear(x, W(p + "gate.weight"))
     scores = torch.sigmoid(logits) if cfg.scoring_func == "sigmoid" else torch.softmax(logits, dim=-1)
@@ -77,20 +78,20 @@ def moe_train(W, p, x, cfg):
     counts = torch.bincount(experts.flatten(), minlength=E).to(x.dtype)
     f = (E / (K * T)) * counts  # no gradient: built from the discrete choice
     P = (scores / scores.sum(-1, keepdim=True)).mean(0)
-    return y, (f * P).sum()
+    return y, (f * P).sum(), counts.to(torch.int64)
 
 
 def layer(W, i, h, cfg, cos, sin):
-    """Pre-norm decoder block; returns (h, balance term or None)."""
+    """Pre-norm decoder block; returns (h, balance term or None, expert counts or None)."""
     p = f"model.layers.{i}."
     eps = cfg.rms_norm_eps
     h = h + ref.mla_attention(W, p + "self_attn.", ref.rms_norm(h, W(p + "input_layernorm.weight"), eps), cfg, cos,
                               sin, "naive", nodump, "")
     x = ref.rms_norm(h, W(p + "post_attention_layernorm.weight"), eps)
     if cfg.is_moe_layer(i):
-        f, bal = moe_train(W, p + "mlp.", x, cfg)
-        return h + f, bal
-    return h + ref.mlp(W, p + "mlp.", x), None
+        f, bal, counts = moe_train(W, p + "mlp.", x, cfg)
+        return h + f, bal, counts
+    return h + ref.mlp(W, p + "mlp.", x), None, None
 
 
 def head(W, cfg):
@@ -107,7 +108,15 @@ def ce_sum(logits, targets):
     return F.cross_entropy(lg, tg, reduction="sum"), int(keep.sum()), (lse * lse).sum()
 
 
-def training_loss(W, cfg, batch, mtp_lambda, alpha, zc):
+def add_load(loads, i, counts):
+    if loads is not None:
+        loads[i] = loads[i] + counts if i in loads else counts
+
+
+def training_loss(W, cfg, batch, mtp_lambda, alpha, zc, loads=None):
+    """The objective and its parts; `loads`, when given, gets {layer index: int64
+    [E] tokens routed to each expert over the batch} of every MoE layer (MTP
+    modules numbered after the main layers)."""
     B, T = batch["B"], batch["T"]
     tokens = torch.tensor(batch["tokens"], dtype=torch.long).view(B, T)
     labels = torch.tensor(batch["labels"], dtype=torch.long).view(B, T)
@@ -121,9 +130,10 @@ def training_loss(W, cfg, batch, mtp_lambda, alpha, zc):
         cos, sin = (t.to(W.dtype) for t in ref.rope_tables(cfg, T))
         h = emb[tokens[b]]
         for i in range(L):
-            h, lb = layer(W, i, h, cfg, cos, sin)
+            h, lb, counts = layer(W, i, h, cfg, cos, sin)
             if lb is not None:
                 bal = bal + lb / B
+                add_load(loads, i, counts)
         hf = ref.rms_norm(h, W("model.norm.weight"), eps)
         s, n, z = ce_sum(ref.linear(hf, out), labels[b])
         main_sum, main_n, z_sum = main_sum + s, main_n + n, z_sum + z
@@ -137,9 +147,10 @@ def training_loss(W, cfg, batch, mtp_lambda, alpha, zc):
             hp = ref.rms_norm(prev[:Tk], W(p + "hnorm.weight"), eps)
             x = ref.linear(torch.cat([e, hp], dim=-1), W(p + "eh_proj.weight"))
             ck, sk = (t.to(W.dtype) for t in ref.rope_tables(cfg, Tk))
-            hk, lb = layer(W, L + k - 1, x, cfg, ck, sk)
+            hk, lb, counts = layer(W, L + k - 1, x, cfg, ck, sk)
             if lb is not None:
                 bal = bal + lb / B
+                add_load(loads, L + k - 1, counts)
             tgt = labels[b, k:k + Tk].clone()
             tgt[doc[b, k:k + Tk] != doc[b, :Tk]] = -1
             s, n, _ = ce_sum(ref.linear(ref.rms_norm(hk, W(p + "shared_head.norm.weight"), eps), out), tgt)
