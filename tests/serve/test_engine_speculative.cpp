@@ -135,6 +135,27 @@ TEST(EngineSpeculative, PrefixCacheHitKeepsAnswersAndDrafts) {
   EXPECT_EQ(engine.stats().cached_prompt_tokens, 44 + 58);
 }
 
+// A stop token among the accepted drafts ends the answer there (not returned);
+// drafts are cut short at the context's end, which ends the answer as without
+// speculation (tests/serve/test_engine.cpp: 64 - 60 + 1 tokens).
+TEST(EngineSpeculative, StopTokenAndContextEndAsWithoutSpeculation) {
+  const Model& m = *model().model;
+  ThreadPool pool(2);
+  Engine engine(m, {.context = 64, .speculative = 3}, pool);
+  const std::vector<int32_t> prompt = some_tokens(9, m.config.vocab_size, 81);
+  const std::vector<int32_t> ref = generate_plain(m, prompt, 16, {}, pool);
+  for (size_t k : {size_t(3), size_t(7), size_t(12)}) {
+    auto s = engine.submit({.prompt = prompt, .max_tokens = 16, .stop_tokens = {ref[k]}});
+    EXPECT_EQ(read_all(*s), std::vector<int32_t>(ref.begin(), std::find(ref.begin(), ref.end(), ref[k]))) << k;
+    EXPECT_EQ(s->finish_reason(), FinishReason::Stop);
+  }
+  const std::vector<int32_t> long_prompt = some_tokens(60, m.config.vocab_size, 82);
+  auto s = engine.submit({.prompt = long_prompt, .max_tokens = 50});
+  const std::vector<int32_t> got = read_all(*s);
+  EXPECT_EQ(got, generate_plain(m, long_prompt, 5, {}, pool));
+  EXPECT_EQ(s->finish_reason(), FinishReason::Length);
+}
+
 TEST(EngineSpeculative, ModelWithoutMtpIsAClearError) {
   auto t = test::spec_test_model(-1.0f, 3, {{"num_nextn_predict_layers", 0}});
   ThreadPool pool(1);
