@@ -93,29 +93,47 @@ Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
   thread_ = std::thread([this] { loop(); });
 }
 
+namespace {
+// How far the first row of `fresh` is from that of `saved`, relative to its size.
+double first_row_error(const LatentKvCache& fresh, const LatentKvCache& saved) {
+  double err = 0, scale = 1e-6;
+  for (int64_t l = 0; l < fresh.n_layers; ++l)
+    for (int64_t k = 0; k < fresh.row_size(); ++k) {
+      err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
+      scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
+    }
+  return err / scale;
+}
+}  // namespace
+
 // The latents of position 0 depend only on the first token and the weights that
 // produce latents, so recomputing them tells whether an entry was written by
 // this model (up to rounding: the saved rows may come from another batch shape).
+// MTP row 0 likewise depends only on the first two tokens: checked the same way.
 void Engine::prefix_cache_load() {
   ForwardScratch s;
   ForwardResult out;
+  std::vector<float> logits;
   int64_t kept = 0;
   for (int slot : kv_.load(opt_.prefix_cache_dir)) {
+    const std::vector<int32_t>& ids = kv_.ids(slot);
     LatentKvCache fresh = model_.new_cache(1);
-    transformer_fwd(model_, kv_.ids(slot).data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
-    const LatentKvCache& saved = kv_.cache(slot);
-    double err = 0, scale = 1e-6;
-    for (int64_t l = 0; l < fresh.n_layers; ++l)
-      for (int64_t k = 0; k < fresh.row_size(); ++k) {
-        err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
-        scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
-      }
-    if (err > 1e-3 * scale) {
-      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n",
-                   kv_.ids(slot).size());
+    transformer_fwd(model_, ids.data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
+    if (first_row_error(fresh, kv_.cache(slot)) > 1e-3) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n", ids.size());
       kv_.forget(slot);
-    } else {
-      ++kept;
+      continue;
+    }
+    ++kept;
+    LatentKvCache& mtp = kv_.mtp_cache(slot);
+    if (opt_.speculative == 0 || mtp.length == 0) continue;
+    LatentKvCache fresh_mtp = model_.new_mtp_cache(1);
+    if (ids.size() >= 2)
+      mtp_fwd(model_, 0, out.hidden.data(), ids.data() + 1, 1, fresh_mtp, opt_.attn, logits, s, pool_);
+    if (ids.size() < 2 || first_row_error(fresh_mtp, mtp) > 1e-3) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens: MTP rows dropped (another MTP layer)\n",
+                   ids.size());
+      mtp.length = 0;
     }
   }
   if (kept > 0) std::fprintf(stderr, "frugal: prefix cache: %lld entries from %s\n", (long long)kept,

@@ -130,6 +130,8 @@ void KvPool::save(const std::string& dir) const {
     for (int64_t l = 0; l < L; ++l) std::memcpy(rows.data() + l * n * R, s.cache.row(l, 0), size_t(n * R) * sizeof(float));
     const std::string base = dir + "/prefix-" + std::to_string(n_saved++);
     npy_write(base + ".latents.npy", DType::F32, {L, n, R}, rows.data());
+    const int64_t m = std::min(s.mtp.length, n);
+    if (opt_.mtp && m > 0) npy_write(base + ".mtp.npy", DType::F32, {1, m, s.mtp.row_size()}, s.mtp.row(0, 0));
     npy_write(base + ".ids.npy", DType::I32, {n}, s.ids.data());  // last: a pair is complete when its ids exist
   }
 }
@@ -147,8 +149,6 @@ std::vector<int> KvPool::load(const std::string& dir) {
       if (ids.dtype != DType::I32 || lat.shape != std::vector<int64_t>{probe.n_layers, n, probe.row_size()} ||
           n >= opt_.context)
         fail("shape {} for {} ids does not fit this model and context", lat.shape_str(), n);
-      // The MTP rows are not saved: with opt.mtp usable() is 0 for these
-      // entries (speculative serving gets no hit from a saved prefix).
       std::unique_ptr<Slot> s = new_slot();
       const int32_t* id = reinterpret_cast<const int32_t*>(ids.bytes.data());
       s->ids.assign(id, id + n);
@@ -158,6 +158,16 @@ std::vector<int> KvPool::load(const std::string& dir) {
       for (int64_t l = 0; l < probe.n_layers; ++l)
         std::memcpy(s->cache.row(l, 0), lat.f32() + l * n * R, size_t(n * R) * sizeof(float));
       s->cache.length = n;
+      // The MTP rows, when the file has them (saved by a speculative server);
+      // without them usable() is 0 with opt.mtp.
+      if (opt_.mtp && std::filesystem::exists(base + ".mtp.npy")) {
+        const NpyArray mtp = npy_read(base + ".mtp.npy");
+        const int64_t m = mtp.shape.size() == 3 ? mtp.shape[1] : -1;
+        if (mtp.dtype != DType::F32 || mtp.shape != std::vector<int64_t>{1, m, s->mtp.row_size()} || m > n)
+          fail("MTP rows of shape {} do not fit this model", mtp.shape_str());
+        std::memcpy(s->mtp.row(0, 0), mtp.f32(), size_t(m * s->mtp.row_size()) * sizeof(float));
+        s->mtp.length = m;
+      }
       s->last_used = ++clock_;
       slots_.push_back(std::move(s));
       loaded.push_back(int(slots_.size()) - 1);

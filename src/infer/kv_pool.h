@@ -59,7 +59,8 @@ class KvPool {
 
   // Context caching on disk: save() writes every cache that holds tokens to
   // `dir` (prefix-N.ids.npy [n] int32, prefix-N.latents.npy [layers, n, row]
-  // f32), replacing what was there; load() reads them back into new caches and
+  // f32, with opt.mtp prefix-N.mtp.npy [1, m <= n, row] f32), replacing what
+  // was there; load() reads them back into new caches and
   // returns their slots (the caller checks they belong to this model). Files of
   // another shape are skipped with a warning; throws frugal::Error when `dir`
   // cannot be written.

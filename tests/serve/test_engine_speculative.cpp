@@ -103,36 +103,72 @@ TEST(EngineSpeculative, GreedyAnswersMatchPlainDecodingInBatches) {
   }
 }
 
+// Runs `prompt` alone in `engine` (attention Naive, context 256): the answer
+// must be plain greedy decoding's, the acceptance counts those of
+// single-sequence speculative decoding, which computes every MTP row itself.
+void expect_as_single_sequence(Engine& engine, const std::vector<int32_t>& prompt, int64_t n, int64_t want_cached,
+                               const std::string& what, ThreadPool& pool) {
+  const Model& m = *model().model;
+  auto s = engine.submit({.prompt = prompt, .max_tokens = n});
+  const std::vector<int32_t> got = read_all(*s);  // before the reference: the pool serves one thread at a time
+  EXPECT_EQ(got, generate_plain(m, prompt, n, {}, pool)) << what;
+  EXPECT_EQ(s->cached_tokens(), want_cached) << what;
+  // The same context (drafts are cut short near a cache's end) and attention path.
+  const GenerateStats want =
+      generate(m, prompt, {.max_tokens = n, .attn = AttnMode::Naive, .context = 256,
+                           .speculative = engine.options().speculative},
+               [](int32_t) { return true; }, pool);
+  expect_same_counts(s->spec(), want.spec, what);
+}
+
+// One attention path throughout: Auto picks by cached length and rows, and the
+// other path's rounding could flip a near-tie between drafts.
+EngineOptions spec_options(std::string prefix_cache_dir = "", int64_t speculative = 2) {
+  return {.context = 256, .max_batch = 2, .attn = AttnMode::Naive, .speculative = speculative,
+          .prefix_cache_dir = std::move(prefix_cache_dir)};
+}
+
 // A prefix-cache hit reuses the MTP rows of the prefix with the main rows: the
 // drafts, hence the acceptance counts, are those of a run that computed them all.
 TEST(EngineSpeculative, PrefixCacheHitKeepsAnswersAndDrafts) {
   const Model& m = *model().model;
   ThreadPool pool(2);
-  const int64_t depth = 2, n = 10;
-  // One attention path throughout: Auto picks by cached length and rows, and
-  // the other path's rounding could flip a near-tie between drafts.
-  Engine engine(m, {.context = 256, .max_batch = 2, .attn = AttnMode::Naive, .speculative = depth}, pool);
+  Engine engine(m, spec_options(), pool);
   const std::vector<int32_t> a = some_tokens(60, m.config.vocab_size, 71);
   std::vector<int32_t> b(a.begin(), a.begin() + 45);
   for (int32_t t : some_tokens(10, m.config.vocab_size, 72)) b.push_back(t);
-
-  auto run = [&](const std::vector<int32_t>& prompt, int64_t want_cached, const std::string& what) {
-    auto s = engine.submit({.prompt = prompt, .max_tokens = n});
-    const std::vector<int32_t> got = read_all(*s);  // before the reference: the pool serves one thread at a time
-    EXPECT_EQ(got, generate_plain(m, prompt, n, {}, pool)) << what;
-    EXPECT_EQ(s->cached_tokens(), want_cached) << what;
-    // The same context: drafts are cut short near a cache's end.
-    const GenerateStats want = generate(m, prompt, {.max_tokens = n, .attn = AttnMode::Naive, .context = 256,
-                                                    .speculative = depth},
-                                        [](int32_t) { return true; }, pool);
-    expect_same_counts(s->spec(), want.spec, what);
-  };
-  run(a, 0, "a");
+  expect_as_single_sequence(engine, a, 10, 0, "a", pool);
   // 45 tokens in common; MTP row 44 combines h_44 with b's own token 45, so
   // the main model recomputes position 44 (the one position speculation costs).
-  run(b, 44, "b");
-  run(a, 58, "a again");  // all but the last token, less that one position
+  expect_as_single_sequence(engine, b, 10, 44, "b", pool);
+  expect_as_single_sequence(engine, a, 10, 58, "a again", pool);  // all but the last token, less one
   EXPECT_EQ(engine.stats().cached_prompt_tokens, 44 + 58);
+}
+
+// Context caching on disk: a speculative engine saves the MTP rows beside the
+// main rows and the next one reuses both; a folder written without speculation
+// has no MTP rows, so a speculative engine gets no hit from it.
+TEST(EngineSpeculative, PrefixCacheOnDiskKeepsTheMtpRows) {
+  const Model& m = *model().model;
+  ThreadPool pool(2);
+  const std::vector<int32_t> a = some_tokens(50, m.config.vocab_size, 91);
+  testing_util::TempDir spec_dir("spec-prefix"), plain_dir("plain-prefix");
+  {
+    Engine engine(m, spec_options(spec_dir.str()), pool);
+    read_all(*engine.submit({.prompt = a, .max_tokens = 3}));
+  }
+  EXPECT_TRUE(std::filesystem::exists(spec_dir.str("prefix-0.mtp.npy")));
+  {
+    Engine engine(m, spec_options(spec_dir.str()), pool);
+    expect_as_single_sequence(engine, a, 10, 48, "from disk", pool);
+  }
+  {
+    Engine engine(m, spec_options(plain_dir.str(), 0), pool);
+    read_all(*engine.submit({.prompt = a, .max_tokens = 3}));
+  }
+  EXPECT_FALSE(std::filesystem::exists(plain_dir.str("prefix-0.mtp.npy")));
+  Engine engine(m, spec_options(plain_dir.str()), pool);
+  expect_as_single_sequence(engine, a, 10, 0, "from a plain server's folder", pool);
 }
 
 // A stop token among the accepted drafts ends the answer there (not returned);
