@@ -89,7 +89,14 @@ Command serve_command(CLI::App& app) {
                     : chat_format_parse(a->format);
             const int64_t ctx = std::min(a->ctx, m->config.max_position_embeddings);
             const int64_t slots = a->cache_slots > 0 ? std::max(a->cache_slots, a->max_batch) : 2 * a->max_batch;
-            memory_check(memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch));
+            MemoryPlan plan = memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch);
+            if (a->speculative > 0) {
+              // An MTP cache beside each cache, and the hidden states of prompts
+              // owed to the MTP module until their first decoding step.
+              plan.kv_bytes += slots * ctx * m->new_mtp_cache(1).bytes_per_token();
+              plan.activation_bytes += a->max_batch * ctx * m->config.hidden_size * int64_t(sizeof(float));
+            }
+            memory_check(plan);
 
             // Signals are taken by one thread (sigwait): block them before any thread starts.
             sigset_t stop_signals;
