@@ -36,7 +36,7 @@ Command serve_command(CLI::App& app) {
     std::string model, format, attn = "auto", host = "127.0.0.1", api_key, api_key_file, name, prefix_cache_dir;
     int port = 8080, threads = 0, read_timeout = 30, write_timeout = 60;
     int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, cache_slots = 0, prefill_chunk = 256;
-    int64_t max_body = 1 << 20, max_step_rows = 512;
+    int64_t max_body = 1 << 20, max_step_rows = 512, speculative = 0;
     double drain = 30;
     float temperature = 1.0f, top_p = 1.0f;
   };
@@ -67,6 +67,10 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--read-timeout", a->read_timeout, "Seconds to wait for a request")->check(CLI::PositiveNumber);
   sub->add_option("--write-timeout", a->write_timeout, "Seconds a response write may block")->check(CLI::PositiveNumber);
   sub->add_option("--drain", a->drain, "Seconds a graceful stop waits for running answers")->check(CLI::NonNegativeNumber);
+  sub->add_option("--speculative", a->speculative,
+                  "Draft this many tokens per step with the model's MTP layer and verify them in one pass "
+                  "(speculative decoding; 0: off)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--format", a->format, "Chat format (default: from the tokenizer's chat_template)");
   sub->add_option("--attn", a->attn, "Attention path: naive, absorb, or auto")
       ->check(CLI::IsMember({"auto", "naive", "absorb"}));
@@ -76,6 +80,7 @@ Command serve_command(CLI::App& app) {
             const std::string key = a->api_key_file.empty() ? a->api_key : read_key_file(a->api_key_file);
             const std::string dir = resolve_model_dir(a->model);
             auto m = model_load(dir);
+            spec_check_model(*m, a->speculative);
             Tokenizer tok = tokenizer_load_dir(dir);
             const ChatFormat format =
                 a->format.empty()
@@ -84,7 +89,14 @@ Command serve_command(CLI::App& app) {
                     : chat_format_parse(a->format);
             const int64_t ctx = std::min(a->ctx, m->config.max_position_embeddings);
             const int64_t slots = a->cache_slots > 0 ? std::max(a->cache_slots, a->max_batch) : 2 * a->max_batch;
-            memory_check(memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch));
+            MemoryPlan plan = memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch);
+            if (a->speculative > 0) {
+              // An MTP cache beside each cache, and the hidden states of prompts
+              // owed to the MTP module until their first decoding step.
+              plan.kv_bytes += slots * ctx * m->new_mtp_cache(1).bytes_per_token();
+              plan.activation_bytes += a->max_batch * ctx * m->config.hidden_size * int64_t(sizeof(float));
+            }
+            memory_check(plan);
 
             // Signals are taken by one thread (sigwait): block them before any thread starts.
             sigset_t stop_signals;
@@ -98,7 +110,7 @@ Command serve_command(CLI::App& app) {
             Engine engine(*m, {.context = ctx, .max_batch = a->max_batch, .max_queue = a->max_queue,
                                .prefill_chunk = a->prefill_chunk, .max_step_rows = a->max_step_rows,
                                .cache_slots = slots, .attn = attn_mode_parse(a->attn),
-                               .prefix_cache_dir = a->prefix_cache_dir},
+                               .speculative = a->speculative, .prefix_cache_dir = a->prefix_cache_dir},
                           pool);
             std::vector<int32_t> stop_tokens;
             for (int32_t id : {tok.eos_id(), int32_t(m->config.eos_token_id)})
@@ -113,9 +125,11 @@ Command serve_command(CLI::App& app) {
                               .default_max_tokens = a->max_tokens, .default_temperature = a->temperature,
                               .default_top_p = a->top_p, .stop_tokens = stop_tokens});
             const int port = server.bind();
-            std::printf("frugal serve: listening on http://%s:%d (model %s, format %s, context %lld, batch %lld)%s\n",
+            std::printf("frugal serve: listening on http://%s:%d (model %s, format %s, context %lld, batch %lld%s)%s\n",
                         a->host.c_str(), port, name.c_str(), std::string(chat_format_name(format)).c_str(),
-                        (long long)ctx, (long long)a->max_batch, key.empty() ? "" : ", API key required");
+                        (long long)ctx, (long long)a->max_batch,
+                        a->speculative > 0 ? fmt::format(", speculative {}", a->speculative).c_str() : "",
+                        key.empty() ? "" : ", API key required");
             std::fflush(stdout);
 
             std::atomic<bool> done{false};

@@ -45,6 +45,16 @@ int64_t RequestStream::generated_tokens() const {
   return generated_;
 }
 
+SpecCounters RequestStream::spec() const {
+  std::lock_guard lock(mu_);
+  return spec_;
+}
+
+void RequestStream::set_spec(const SpecCounters& c) {
+  std::lock_guard lock(mu_);
+  spec_ = c;
+}
+
 void RequestStream::push(int32_t token) {
   {
     std::lock_guard lock(mu_);
@@ -74,36 +84,56 @@ Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
       opt_(opt),
       pool_(pool),
       kv_(m, {.slots = opt.cache_slots > 0 ? std::max(opt.cache_slots, opt.max_batch) : 2 * opt.max_batch,
-              .context = opt.context}) {
+              .context = opt.context,
+              .mtp = opt.speculative > 0}) {
+  spec_check_model(m, opt.speculative);
   FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_step_rows > 0 && opt.max_queue >= 0,
                "engine options");
   if (!opt.prefix_cache_dir.empty()) prefix_cache_load();
   thread_ = std::thread([this] { loop(); });
 }
 
+namespace {
+// How far the first row of `fresh` is from that of `saved`, relative to its size.
+double first_row_error(const LatentKvCache& fresh, const LatentKvCache& saved) {
+  double err = 0, scale = 1e-6;
+  for (int64_t l = 0; l < fresh.n_layers; ++l)
+    for (int64_t k = 0; k < fresh.row_size(); ++k) {
+      err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
+      scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
+    }
+  return err / scale;
+}
+}  // namespace
+
 // The latents of position 0 depend only on the first token and the weights that
 // produce latents, so recomputing them tells whether an entry was written by
 // this model (up to rounding: the saved rows may come from another batch shape).
+// MTP row 0 likewise depends only on the first two tokens: checked the same way.
 void Engine::prefix_cache_load() {
   ForwardScratch s;
   ForwardResult out;
+  std::vector<float> logits;
   int64_t kept = 0;
   for (int slot : kv_.load(opt_.prefix_cache_dir)) {
+    const std::vector<int32_t>& ids = kv_.ids(slot);
     LatentKvCache fresh = model_.new_cache(1);
-    transformer_fwd(model_, kv_.ids(slot).data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
-    const LatentKvCache& saved = kv_.cache(slot);
-    double err = 0, scale = 1e-6;
-    for (int64_t l = 0; l < fresh.n_layers; ++l)
-      for (int64_t k = 0; k < fresh.row_size(); ++k) {
-        err = std::max(err, double(std::fabs(fresh.row(l, 0)[k] - saved.row(l, 0)[k])));
-        scale = std::max(scale, double(std::fabs(fresh.row(l, 0)[k])));
-      }
-    if (err > 1e-3 * scale) {
-      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n",
-                   kv_.ids(slot).size());
+    transformer_fwd(model_, ids.data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
+    if (first_row_error(fresh, kv_.cache(slot)) > 1e-3) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n", ids.size());
       kv_.forget(slot);
-    } else {
-      ++kept;
+      continue;
+    }
+    ++kept;
+    LatentKvCache& mtp = kv_.mtp_cache(slot);
+    if (opt_.speculative == 0 || mtp.length == 0) continue;
+    LatentKvCache fresh_mtp = model_.new_mtp_cache(1);
+    if (ids.size() >= 2)
+      mtp_fwd(model_, 0, out.hidden.data(), ids.data() + 1, 1, fresh_mtp, opt_.attn, logits, s, pool_);
+    if (ids.size() < 2 || first_row_error(fresh_mtp, mtp) > 1e-3) {
+      std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens: MTP rows dropped (another MTP layer)\n",
+                   ids.size());
+      mtp.length = 0;
     }
   }
   if (kept > 0) std::fprintf(stderr, "frugal: prefix cache: %lld entries from %s\n", (long long)kept,
@@ -201,6 +231,11 @@ void Engine::admit() {
     a.slot = lease->slot;
     a.fed = lease->reused;
     a.sampler = std::make_unique<Sampler>(a.req.sampling);
+    if (opt_.speculative > 0)
+      a.spec = {.cache = &kv_.cache(a.slot),
+                .mtp_cache = a.req.speculative ? &kv_.mtp_cache(a.slot) : nullptr,
+                .sampler = a.sampler.get(),
+                .depth = opt_.speculative};
     a.stream->admitted(lease->reused);
     stats_.prompt_tokens += int64_t(a.req.prompt.size());
     stats_.cached_prompt_tokens += lease->reused;
@@ -228,70 +263,134 @@ void Engine::retire(size_t i, FinishReason r) {
   a.stream->finish(r);
 }
 
-void Engine::step() {
-  // Rows: the last sampled token of every request decoding, then prompt chunks
-  // of the requests still prefilling, oldest first, while the step's row budget
-  // lasts (a burst of new prompts must not stall the answers being decoded).
-  batch_.clear();
-  tokens_.clear();
+bool Engine::emit(Active& a, int32_t token, int64_t& generated) {
+  if (std::find(a.req.stop_tokens.begin(), a.req.stop_tokens.end(), token) != a.req.stop_tokens.end()) {
+    a.generated = -1;  // marks Stop in step()
+    return false;
+  }
+  ++a.generated;
+  ++generated;
+  a.stream->push(token);
+  return a.generated < a.req.max_tokens;
+}
+
+int64_t Engine::step_speculative(int64_t& generated) {
+  spec_seqs_.clear();
   owner_.clear();
+  tokens_.clear();  // each one's current token, fed by the verify pass
   for (size_t i = 0; i < active_.size(); ++i) {
     Active& a = active_[i];
     if (a.fed < int64_t(a.req.prompt.size())) continue;
-    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), 1});
-    tokens_.push_back(a.next);
+    spec_seqs_.push_back(&a.spec);
     owner_.push_back(i);
+    tokens_.push_back(a.spec.current);
   }
-  for (size_t i = 0; i < active_.size(); ++i) {
-    Active& a = active_[i];
-    const int64_t budget = opt_.max_step_rows - int64_t(tokens_.size());
-    if (a.fed >= int64_t(a.req.prompt.size())) continue;
-    if (budget <= 0 && !tokens_.empty()) break;
-    const int64_t n = std::min({opt_.prefill_chunk, int64_t(a.req.prompt.size()) - a.fed, std::max<int64_t>(budget, 1)});
-    batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), n});
-    tokens_.insert(tokens_.end(), a.req.prompt.begin() + a.fed, a.req.prompt.begin() + a.fed + n);
-    owner_.push_back(i);
+  if (spec_seqs_.empty()) return 0;
+  std::vector<SpecCounters> before;
+  for (const SpecSequence* q : spec_seqs_) before.push_back(q->counts);
+  spec_step(model_, spec_seqs_, opt_.attn, spec_scratch_, pool_);
+  SpecCounters added;
+  for (size_t i = 0; i < spec_seqs_.size(); ++i) {
+    Active& a = active_[owner_[i]];
+    const SpecSequence& q = a.spec;
+    // The main cache now holds the old current and the accepted drafts: all
+    // emitted tokens but the last (the new current).
+    std::vector<int32_t>& ids = kv_.ids(a.slot);
+    ids.push_back(tokens_[i]);
+    ids.insert(ids.end(), q.emitted.begin(), q.emitted.end() - 1);
+    FRUGAL_CHECK(int64_t(ids.size()) == q.cache->length, "{} ids for {} cached rows", ids.size(), q.cache->length);
+    for (int32_t t : q.emitted)
+      if (!emit(a, t, generated)) break;
+    for (size_t k = 0; k < added.reached.size(); ++k) {
+      added.reached[k] += q.counts.reached[k] - before[i].reached[k];
+      added.accepted[k] += q.counts.accepted[k] - before[i].accepted[k];
+    }
+    added.steps += q.counts.steps - before[i].steps;
+    added.tokens += q.counts.tokens - before[i].tokens;
+    added.mtp_passes += q.counts.mtp_passes - before[i].mtp_passes;
+    a.stream->set_spec(q.counts);
   }
+  std::lock_guard lock(mu_);
+  stats_.spec += added;
+  return batch_rows(spec_scratch_.batch);
+}
+
+void Engine::step() {
+  const bool spec = opt_.speculative > 0;
   const auto t0 = std::chrono::steady_clock::now();
+  int64_t generated = 0, rows = 0, sequences = 0;
   try {
-    transformer_fwd(model_, batch_, tokens_.data(), {.attn = opt_.attn, .all_logits = false}, out_, scratch_, pool_);
+    // With speculation the requests decoding take their own passes first.
+    if (spec) {
+      rows = step_speculative(generated);
+      sequences = int64_t(spec_seqs_.size());
+    }
+    // Rows: the last sampled token of every request decoding (without
+    // speculation), then prompt chunks of the requests still prefilling, oldest
+    // first, while the step's row budget lasts (a burst of new prompts must not
+    // stall the answers being decoded).
+    batch_.clear();
+    tokens_.clear();
+    owner_.clear();
+    for (size_t i = 0; i < active_.size() && !spec; ++i) {
+      Active& a = active_[i];
+      if (a.fed < int64_t(a.req.prompt.size())) continue;
+      batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), 1});
+      tokens_.push_back(a.next);
+      owner_.push_back(i);
+    }
+    for (size_t i = 0; i < active_.size(); ++i) {
+      Active& a = active_[i];
+      const int64_t budget = opt_.max_step_rows - rows - int64_t(tokens_.size());
+      if (a.fed >= int64_t(a.req.prompt.size())) continue;
+      if (budget <= 0 && rows + int64_t(tokens_.size()) > 0) break;
+      const int64_t n =
+          std::min({opt_.prefill_chunk, int64_t(a.req.prompt.size()) - a.fed, std::max<int64_t>(budget, 1)});
+      batch_.push_back({&kv_.cache(a.slot), int64_t(tokens_.size()), n});
+      tokens_.insert(tokens_.end(), a.req.prompt.begin() + a.fed, a.req.prompt.begin() + a.fed + n);
+      owner_.push_back(i);
+    }
+    if (!batch_.empty())
+      transformer_fwd(model_, batch_, tokens_.data(), {.attn = opt_.attn, .all_logits = false}, out_, scratch_, pool_);
   } catch (const Error&) {
     // Inputs are checked at submit(), so this is not expected; fail the batch, keep serving.
     for (size_t i = active_.size(); i-- > 0;) {
-      LatentKvCache& c = kv_.cache(active_[i].slot);
-      c.length = int64_t(kv_.ids(active_[i].slot).size());
+      const int64_t n = int64_t(kv_.ids(active_[i].slot).size());
+      kv_.cache(active_[i].slot).length = n;
+      if (spec) {
+        LatentKvCache& mtp = kv_.mtp_cache(active_[i].slot);
+        mtp.length = std::min(mtp.length, n);
+      }
       retire(i, FinishReason::Error);
     }
     return;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const int64_t V = model_.config.vocab_size;
-  int64_t generated = 0;
+  const int64_t V = model_.config.vocab_size, d = model_.config.hidden_size;
   for (size_t i = 0; i < batch_.size(); ++i) {
     Active& a = active_[owner_[i]];
+    const int32_t* fed = tokens_.data() + batch_[i].row0;
     std::vector<int32_t>& ids = kv_.ids(a.slot);
-    ids.insert(ids.end(), tokens_.begin() + batch_[i].row0, tokens_.begin() + batch_[i].row0 + batch_[i].n);
-    if (a.fed < int64_t(a.req.prompt.size())) {
-      a.fed += batch_[i].n;
-      if (a.fed < int64_t(a.req.prompt.size())) continue;  // prompt not finished: no token yet
-    }
-    a.next = a.sampler->sample(out_.logits.data() + int64_t(i) * V, V);
-    if (std::find(a.req.stop_tokens.begin(), a.req.stop_tokens.end(), a.next) != a.req.stop_tokens.end()) {
-      a.generated = -1;  // marks Stop below
-      continue;
-    }
-    ++a.generated;
-    ++generated;
-    a.stream->push(a.next);
+    ids.insert(ids.end(), fed, fed + batch_[i].n);
+    const bool prefill = a.fed < int64_t(a.req.prompt.size());
+    if (prefill) a.fed += batch_[i].n;
+    const bool prompt_done = a.fed == int64_t(a.req.prompt.size());
+    if (prompt_done) a.next = a.sampler->sample(out_.logits.data() + int64_t(i) * V, V);
+    // The chunk's hidden states are owed to the MTP module (spec_begin); the
+    // token after the chunk is the prompt's next one until the prompt is done.
+    if (spec && prefill)
+      spec_begin(a.spec, fed, out_.hidden.data() + batch_[i].row0 * d, batch_[i].n,
+                 prompt_done ? a.next : a.req.prompt[size_t(a.fed)], d);
+    if (prompt_done) emit(a, a.next, generated);
   }
   {
     std::lock_guard lock(mu_);
     ++stats_.steps;
-    stats_.step_sequences += int64_t(batch_.size());
-    stats_.step_rows += int64_t(tokens_.size());
+    stats_.step_sequences += sequences + int64_t(batch_.size());
+    stats_.step_rows += rows + int64_t(tokens_.size());
     stats_.step_seconds += secs;
     stats_.generated_tokens += generated;
-    stats_.last_batch = int64_t(batch_.size());
+    stats_.last_batch = sequences + int64_t(batch_.size());
   }
   for (size_t i = active_.size(); i-- > 0;) {
     Active& a = active_[i];

@@ -4,6 +4,13 @@
 // prefilling and the last sampled token of each one decoding; requests join
 // and leave between any two steps. Caches come from a KvPool, which reuses the
 // latents of prompt prefixes seen before (prompt_cache_hit_tokens).
+//
+// With `speculative` > 0 the requests decoding are stepped together by
+// spec_step (infer/speculative.h): the model's MTP module drafts up to that
+// many tokens per request, one batched pass of the main model verifies them,
+// and each request moves on by its own accepted length. Each cache of the pool
+// then has an MTP cache beside it, copied with it on a prefix hit (kv_pool.h).
+// Prompt chunks run in a pass of their own in the same step.
 #pragma once
 
 #include <atomic>
@@ -21,6 +28,7 @@
 #include "core/thread_pool.h"
 #include "infer/kv_pool.h"
 #include "infer/sampler.h"
+#include "infer/speculative.h"
 #include "model/transformer.h"
 
 namespace frugal {
@@ -33,6 +41,7 @@ struct EngineOptions {
   int64_t max_step_rows = 512;  // rows per step (decode rows first): bounds a step's latency
   int64_t cache_slots = 0;      // caches kept (running + prefix cache); 0: 2 x max_batch
   AttnMode attn = AttnMode::Auto;
+  int64_t speculative = 0;      // MTP draft depth (0: off); the model must have an MTP layer
   // Context caching on disk: the prefix cache is loaded from here at start
   // (entries another model wrote are dropped) and saved here when the engine ends.
   std::string prefix_cache_dir;
@@ -43,6 +52,7 @@ struct EngineRequest {
   int64_t max_tokens = 256;
   SamplerOptions sampling;
   std::vector<int32_t> stop_tokens;  // ends the answer; not returned
+  bool speculative = true;           // false: never drafts (plain steps) even when the engine does
 };
 
 enum class FinishReason { None, Stop, Length, Cancelled, Error };
@@ -69,10 +79,14 @@ class RequestStream {
   int64_t prompt_tokens() const { return prompt_tokens_; }
   int64_t cached_tokens() const;  // prompt tokens whose latents came from the prefix cache
   int64_t generated_tokens() const;
+  // Speculative decoding so far: drafts proposed (counts.mtp_passes), checked
+  // and kept per draft position (zero without speculation).
+  SpecCounters spec() const;
 
  private:
   friend class Engine;
   void push(int32_t token);
+  void set_spec(const SpecCounters& c);
   void admitted(int64_t cached);
   void finish(FinishReason r);
 
@@ -81,6 +95,7 @@ class RequestStream {
   std::vector<int32_t> pending_;
   int64_t prompt_tokens_ = 0, cached_ = 0, generated_ = 0;
   FinishReason finish_ = FinishReason::None;
+  SpecCounters spec_;
   std::atomic<bool> cancelled_{false};
 };
 
@@ -91,6 +106,7 @@ struct EngineStats {
   int64_t steps = 0, step_sequences = 0, step_rows = 0;  // sums over steps (batch sizes)
   double step_seconds = 0;
   int64_t queued = 0, running = 0, caches_busy = 0, caches_allocated = 0, last_batch = 0;
+  SpecCounters spec;  // speculative decoding, all requests: drafts proposed (mtp_passes), per-position acceptance
 };
 
 class Engine {
@@ -116,6 +132,7 @@ class Engine {
     int32_t next = -1;   // sampled, to be fed at the next step
     int64_t generated = 0;
     std::unique_ptr<Sampler> sampler;
+    SpecSequence spec;  // with opt.speculative: its caches, sampler and the rows owed to the MTP module
   };
   struct Queued {
     std::shared_ptr<RequestStream> stream;
@@ -127,6 +144,10 @@ class Engine {
   void admit();                           // queue -> active while caches and batch room last
   void retire(size_t i, FinishReason r);  // frees active_[i]'s cache
   void step();
+  // The requests decoding, through spec_step; returns the verify rows.
+  int64_t step_speculative(int64_t& generated);
+  // Hands one chosen token to a's owner; false when the answer ends with it.
+  bool emit(Active& a, int32_t token, int64_t& generated);
 
   const Model& model_;
   EngineOptions opt_;
@@ -147,6 +168,8 @@ class Engine {
   std::vector<int32_t> tokens_;
   Batch batch_;
   std::vector<size_t> owner_;  // batch_[i] belongs to active_[owner_[i]]
+  SpecScratch spec_scratch_;
+  std::vector<SpecSequence*> spec_seqs_;
   std::thread thread_;
 };
 

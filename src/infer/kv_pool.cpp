@@ -17,7 +17,24 @@ int64_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>&
   while (n < end && a[size_t(n)] == b[size_t(n)]) ++n;
   return n;
 }
+
+void copy_rows(const LatentKvCache& src, LatentKvCache& dst, int64_t n) {
+  for (int64_t l = 0; l < src.n_layers; ++l)
+    std::memcpy(dst.row(l, 0), src.row(l, 0), size_t(n * src.row_size()) * sizeof(float));
+}
 }  // namespace
+
+std::unique_ptr<KvPool::Slot> KvPool::new_slot() const {
+  auto s = std::make_unique<Slot>();
+  s->cache = model_.new_cache(opt_.context);
+  if (opt_.mtp) s->mtp = model_.new_mtp_cache(opt_.context);
+  return s;
+}
+
+int64_t KvPool::usable(size_t i, int64_t common) const {
+  if (!opt_.mtp) return common;
+  return std::clamp<int64_t>(std::min(common - 1, slots_[i]->mtp.length), 0, common);
+}
 
 KvPool::KvPool(const Model& m, const KvPoolOptions& opt) : model_(m), opt_(opt) {
   FRUGAL_CHECK(opt.slots > 0 && opt.context > 1, "kv pool of {} caches x {} positions", opt.slots, opt.context);
@@ -35,10 +52,11 @@ std::optional<KvLease> KvPool::acquire(const std::vector<int32_t>& prompt) {
   // length are final).
   int source = -1;
   int64_t source_len = 0;
-  std::vector<int64_t> common(slots_.size());
+  std::vector<int64_t> common(slots_.size()), use(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
     common[i] = common_prefix(slots_[i]->ids, prompt, std::min(limit, slots_[i]->cache.length));
-    if (common[i] > source_len) source = int(i), source_len = common[i];
+    use[i] = usable(i, common[i]);
+    if (use[i] > source_len) source = int(i), source_len = use[i];
   }
   // Where to write, losing as little cached content as possible: a free cache
   // that holds only a prefix of the prompt (the longest), else a new cache, else
@@ -46,14 +64,12 @@ std::optional<KvLease> KvPool::acquire(const std::vector<int32_t>& prompt) {
   int target = -1;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = *slots_[i];
-    if (!s.busy && common[i] == int64_t(s.ids.size()) && (target < 0 || common[i] > common[size_t(target)]))
+    if (!s.busy && common[i] == int64_t(s.ids.size()) && (target < 0 || use[i] > use[size_t(target)]))
       target = int(i);
   }
   if (target < 0 && int64_t(slots_.size()) < opt_.slots) {
-    auto s = std::make_unique<Slot>();
-    s->cache = model_.new_cache(opt_.context);
-    slots_.push_back(std::move(s));
-    common.push_back(0);
+    slots_.push_back(new_slot());
+    use.push_back(0);
     target = int(slots_.size()) - 1;
   }
   for (size_t i = 0; target < 0 && i < slots_.size(); ++i) {
@@ -67,15 +83,15 @@ std::optional<KvLease> KvPool::acquire(const std::vector<int32_t>& prompt) {
   Slot& t = *slots_[size_t(target)];
   t.busy = true;
   t.last_used = ++clock_;
-  int64_t reused = common[size_t(target)];
+  int64_t reused = use[size_t(target)];
   if (source_len > reused) {
     // Copy rows [0, source_len) of every layer from the cache that holds them.
-    const LatentKvCache& src = slots_[size_t(source)]->cache;
-    for (int64_t l = 0; l < src.n_layers; ++l)
-      std::memcpy(t.cache.row(l, 0), src.row(l, 0), size_t(source_len * src.row_size()) * sizeof(float));
+    copy_rows(slots_[size_t(source)]->cache, t.cache, source_len);
+    if (opt_.mtp) copy_rows(slots_[size_t(source)]->mtp, t.mtp, source_len);
     reused = source_len;
   }
   t.cache.length = reused;
+  t.mtp.length = reused;
   t.ids.assign(prompt.begin(), prompt.begin() + reused);
   return KvLease{.slot = target, .reused = reused};
 }
@@ -94,6 +110,7 @@ void KvPool::forget(int slot) {
   FRUGAL_CHECK(!s.busy, "forgetting busy cache {}", slot);
   s.ids.clear();
   s.cache.length = 0;
+  s.mtp.length = 0;
 }
 
 void KvPool::save(const std::string& dir) const {
@@ -113,6 +130,8 @@ void KvPool::save(const std::string& dir) const {
     for (int64_t l = 0; l < L; ++l) std::memcpy(rows.data() + l * n * R, s.cache.row(l, 0), size_t(n * R) * sizeof(float));
     const std::string base = dir + "/prefix-" + std::to_string(n_saved++);
     npy_write(base + ".latents.npy", DType::F32, {L, n, R}, rows.data());
+    const int64_t m = std::min(s.mtp.length, n);
+    if (opt_.mtp && m > 0) npy_write(base + ".mtp.npy", DType::F32, {1, m, s.mtp.row_size()}, s.mtp.row(0, 0));
     npy_write(base + ".ids.npy", DType::I32, {n}, s.ids.data());  // last: a pair is complete when its ids exist
   }
 }
@@ -130,8 +149,7 @@ std::vector<int> KvPool::load(const std::string& dir) {
       if (ids.dtype != DType::I32 || lat.shape != std::vector<int64_t>{probe.n_layers, n, probe.row_size()} ||
           n >= opt_.context)
         fail("shape {} for {} ids does not fit this model and context", lat.shape_str(), n);
-      auto s = std::make_unique<Slot>();
-      s->cache = model_.new_cache(opt_.context);
+      std::unique_ptr<Slot> s = new_slot();
       const int32_t* id = reinterpret_cast<const int32_t*>(ids.bytes.data());
       s->ids.assign(id, id + n);
       for (int32_t t : s->ids)
@@ -140,6 +158,16 @@ std::vector<int> KvPool::load(const std::string& dir) {
       for (int64_t l = 0; l < probe.n_layers; ++l)
         std::memcpy(s->cache.row(l, 0), lat.f32() + l * n * R, size_t(n * R) * sizeof(float));
       s->cache.length = n;
+      // The MTP rows, when the file has them (saved by a speculative server);
+      // without them usable() is 0 with opt.mtp.
+      if (opt_.mtp && std::filesystem::exists(base + ".mtp.npy")) {
+        const NpyArray mtp = npy_read(base + ".mtp.npy");
+        const int64_t m = mtp.shape.size() == 3 ? mtp.shape[1] : -1;
+        if (mtp.dtype != DType::F32 || mtp.shape != std::vector<int64_t>{1, m, s->mtp.row_size()} || m > n)
+          fail("MTP rows of shape {} do not fit this model", mtp.shape_str());
+        std::memcpy(s->mtp.row(0, 0), mtp.f32(), size_t(m * s->mtp.row_size()) * sizeof(float));
+        s->mtp.length = m;
+      }
       s->last_used = ++clock_;
       slots_.push_back(std::move(s));
       loaded.push_back(int(slots_.size()) - 1);

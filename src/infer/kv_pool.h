@@ -7,6 +7,15 @@
 // whichever cache holds the longest one (busy caches included: rows below their
 // length never change). Nothing is paged: each cache is one contiguous
 // [layers, context, row] block allocated on first use.
+//
+// With `mtp` (speculative decoding, infer/speculative.h) every cache has an MTP
+// cache beside it, copied with it. MTP row j combines the main hidden state h_j
+// with token t_{j+1}, so a reused prefix of r positions needs MTP rows 0..r-1
+// built with this prompt's t_r: r is at most the common prefix minus one, and
+// at most the MTP cache's length (its owner may leave rows unbuilt: the owed
+// rows of the last step are never run). The hidden states are not kept, so
+// missing MTP rows cannot be rebuilt without the main model: the prefix is
+// shortened instead and the main model recomputes those positions.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +31,7 @@ namespace frugal {
 struct KvPoolOptions {
   int64_t slots = 16;      // caches at most (running requests + idle prefix cache)
   int64_t context = 4096;  // positions per cache
+  bool mtp = false;        // an MTP cache beside each cache (speculative decoding)
 };
 
 struct KvLease {
@@ -41,12 +51,16 @@ class KvPool {
   void release(int slot);
 
   LatentKvCache& cache(int slot) { return slots_[size_t(slot)]->cache; }
+  // With opt.mtp: MTP module 0's cache; its length is how many rows are valid
+  // (at most cache(slot).length), which its owner keeps true.
+  LatentKvCache& mtp_cache(int slot) { return slots_[size_t(slot)]->mtp; }
   // The tokens whose latents the cache holds: the owner appends what it feeds.
   std::vector<int32_t>& ids(int slot) { return slots_[size_t(slot)]->ids; }
 
   // Context caching on disk: save() writes every cache that holds tokens to
   // `dir` (prefix-N.ids.npy [n] int32, prefix-N.latents.npy [layers, n, row]
-  // f32), replacing what was there; load() reads them back into new caches and
+  // f32, with opt.mtp prefix-N.mtp.npy [1, m <= n, row] f32), replacing what
+  // was there; load() reads them back into new caches and
   // returns their slots (the caller checks they belong to this model). Files of
   // another shape are skipped with a warning; throws frugal::Error when `dir`
   // cannot be written.
@@ -61,11 +75,15 @@ class KvPool {
 
  private:
   struct Slot {
-    LatentKvCache cache;
+    LatentKvCache cache, mtp;  // mtp: empty without opt.mtp
     std::vector<int32_t> ids;
     bool busy = false;
     uint64_t last_used = 0;
   };
+  std::unique_ptr<Slot> new_slot() const;
+  // Positions of slot i reusable for `prompt`, given the main rows' common prefix.
+  int64_t usable(size_t i, int64_t common) const;
+
   const Model& model_;
   KvPoolOptions opt_;
   std::vector<std::unique_ptr<Slot>> slots_;

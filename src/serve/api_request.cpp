@@ -151,6 +151,7 @@ ApiRequest api_request_parse(const std::string& body, bool chat, const ApiLimits
   r.stop = stop_field(j);
   r.stream = bool_field(j, "stream", false);
   r.ignore_eos = bool_field(j, "ignore_eos", false);
+  r.speculative = bool_field(j, "speculative", true);
   if (const json* o = field(j, "stream_options")) {
     if (!o->is_object()) throw api_bad_request("stream_options", "stream_options must be an object");
     r.include_usage = bool_field(*o, "include_usage", false);

@@ -33,6 +33,7 @@ struct ApiRequest {
   std::vector<std::string> stop;
   bool stream = false, include_usage = false;
   bool ignore_eos = false;  // vLLM's extension: generate max_tokens whatever comes (benchmarks, tests)
+  bool speculative = true;  // frugal's extension: false opts out of MTP drafting (serve --speculative)
 };
 
 // Throws ApiError. `body` is the raw request body (checked for UTF-8 first).

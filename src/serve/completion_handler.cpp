@@ -94,12 +94,33 @@ struct AnswerState {
 
   json usage() const {
     const int64_t hit = stream->cached_tokens();
-    return {{"prompt_tokens", prompt_tokens},
-            {"completion_tokens", completion_tokens},
-            {"total_tokens", prompt_tokens + completion_tokens},
-            {"prompt_cache_hit_tokens", hit},
-            {"prompt_cache_miss_tokens", prompt_tokens - hit},
-            {"prompt_tokens_details", {{"cached_tokens", hit}}}};
+    json u = {{"prompt_tokens", prompt_tokens},
+              {"completion_tokens", completion_tokens},
+              {"total_tokens", prompt_tokens + completion_tokens},
+              {"prompt_cache_hit_tokens", hit},
+              {"prompt_cache_miss_tokens", prompt_tokens - hit},
+              {"prompt_tokens_details", {{"cached_tokens", hit}}}};
+    if (ctx.engine.options().speculative > 0) u["speculative"] = speculative_usage(stream->spec());
+    return u;
+  }
+
+  // MTP drafting for this request: drafts proposed and kept by the verify
+  // passes (kept drafts past max_tokens or a stop included), per draft position
+  // too (checked: every earlier draft was kept).
+  static json speculative_usage(const SpecCounters& c) {
+    int64_t accepted = 0;
+    json checked = json::array(), kept = json::array();
+    for (size_t k = 0; k < c.reached.size(); ++k) {
+      accepted += c.accepted[k];
+      checked.push_back(c.reached[k]);
+      kept.push_back(c.accepted[k]);
+    }
+    return {{"drafted", c.mtp_passes},
+            {"accepted", accepted},
+            {"acceptance_rate", c.mtp_passes ? double(accepted) / double(c.mtp_passes) : 0.0},
+            {"verify_steps", c.steps},
+            {"checked_by_position", checked},
+            {"accepted_by_position", kept}};
   }
 
   json tool_calls_json(bool with_index) const {
@@ -243,7 +264,8 @@ void completion_handle(const CompletionContext& ctx, const httplib::Request& htt
   st->stream = ctx.engine.submit({.prompt = std::move(ids),
                                   .max_tokens = st->req.max_tokens,
                                   .sampling = st->req.sampling,
-                                  .stop_tokens = st->req.ignore_eos ? std::vector<int32_t>{} : ctx.stop_tokens});
+                                  .stop_tokens = st->req.ignore_eos ? std::vector<int32_t>{} : ctx.stop_tokens,
+                                  .speculative = st->req.speculative});
 
   if (st->req.stream) {
     res.set_header("Cache-Control", "no-cache");

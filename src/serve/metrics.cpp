@@ -63,6 +63,20 @@ std::string ServeMetrics::render(const EngineStats& e) const {
          e.step_sequences);
   metric("frugal_engine_step_rows_total", "counter", "Sum over steps of the token rows in the batch.", e.step_rows);
   metric("frugal_engine_step_seconds_total", "counter", "Time spent in forward passes.", e.step_seconds);
+  metric("frugal_speculative_drafted_tokens_total", "counter", "Tokens drafted by the MTP module (serve --speculative).",
+         e.spec.mtp_passes);
+  int64_t accepted = 0;
+  for (int64_t a : e.spec.accepted) accepted += a;
+  metric("frugal_speculative_accepted_tokens_total", "counter", "Drafted tokens the main model accepted.", accepted);
+  metric("frugal_speculative_verify_steps_total", "counter", "Verify passes a request took part in.", e.spec.steps);
+  out += "# HELP frugal_speculative_position_checked_total Drafts at each position checked (all earlier ones kept).\n"
+         "# TYPE frugal_speculative_position_checked_total counter\n";
+  for (size_t k = 0; k < e.spec.reached.size(); ++k)
+    out += fmt::format("frugal_speculative_position_checked_total{{position=\"{}\"}} {}\n", k + 1, e.spec.reached[k]);
+  out += "# HELP frugal_speculative_position_accepted_total Drafts at each position accepted.\n"
+         "# TYPE frugal_speculative_position_accepted_total counter\n";
+  for (size_t k = 0; k < e.spec.accepted.size(); ++k)
+    out += fmt::format("frugal_speculative_position_accepted_total{{position=\"{}\"}} {}\n", k + 1, e.spec.accepted[k]);
   metric("frugal_queue_depth", "gauge", "Requests waiting for a batch slot.", e.queued);
   metric("frugal_running_requests", "gauge", "Requests in the running batch.", e.running);
   metric("frugal_batch_size", "gauge", "Sequences in the last forward pass.", e.last_batch);

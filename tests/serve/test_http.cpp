@@ -53,13 +53,14 @@ Suite& suite() {
   return s;
 }
 
-json openai(const json& job, const std::string& key = kKey) {
+// url: another server of the suite's model (default: the suite's).
+json openai(const json& job, const std::string& key = kKey, const std::string& url = "") {
   EXPECT_EQ(suite().npm_error, "");
   const std::string job_path = std::string(FRUGAL_BINARY_DIR) + "/test-tmp/job-" + std::to_string(::getpid()) + ".json";
   std::ofstream(job_path) << job.dump();
   const test::CommandResult r = test::run_command("node '" + std::string(FRUGAL_SOURCE_DIR) +
                                                   "/tests/serve/openai_client.cjs' '" + kNodeDir + "' '" +
-                                                  suite().server->url() + "' '" + key + "' \"$(cat '" + job_path + "')\"");
+                                                  (url.empty() ? suite().server->url() : url) + "' '" + key + "' \"$(cat '" + job_path + "')\"");
   std::filesystem::remove(job_path);
   EXPECT_EQ(r.code, 0) << r.out;
   try {
@@ -97,12 +98,11 @@ json chat_params(const std::string& user, int64_t max_tokens, bool thinking) {
 
 // What the server must answer: the same prompt rendered and generated greedily
 // here, then split into reasoning and content.
-ReasoningDelta reference_answer(const std::string& user, int64_t max_tokens, bool thinking) {
+ReasoningDelta reference_answer(const std::vector<ChatMessage>& messages, int64_t max_tokens, bool thinking) {
   const Suite& s = suite();
   ChatRenderOptions ro;
   ro.thinking = thinking;
-  const std::string prompt =
-      chat_render(ChatFormat::Frugal, {{.role = ChatRole::User, .content = user}}, ro);
+  const std::string prompt = chat_render(ChatFormat::Frugal, messages, ro);
   const std::vector<int32_t> ids = s.model.tokenizer->encode(prompt, false);
   std::vector<int32_t> out;
   ThreadPool pool(1);
@@ -114,6 +114,10 @@ ReasoningDelta reference_answer(const std::string& user, int64_t max_tokens, boo
            pool);
   return reasoning_split(s.model.tokenizer->decode(out, /*skip_special_tokens=*/true),
                          {.starts_in_reasoning = chat_prompt_opens_reasoning(prompt)});
+}
+
+ReasoningDelta reference_answer(const std::string& user, int64_t max_tokens, bool thinking) {
+  return reference_answer({{.role = ChatRole::User, .content = user}}, max_tokens, thinking);
 }
 
 TEST(ServeOpenAI, ModelsList) {
@@ -481,6 +485,129 @@ TEST(ServeCli, StartupErrorsAreOneLine) {
   r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --port " + std::to_string(suite().server->port()));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("cannot bind 127.0.0.1:" + std::to_string(suite().server->port())), std::string::npos) << r.out;
+}
+
+// ---- serve --speculative N. The tiny model's MTP layer is random, so most
+// drafts are rejected (tests/serve/test_engine_speculative.cpp covers accepted
+// ones): the answers must still be plain greedy decoding's.
+
+std::vector<std::string> spec_server_args(int64_t depth) {
+  return {"-m", suite().model.dir.string(), "--name", "tiny", "--format", "frugal", "--api-key", kKey,
+          "--ctx", "1024", "-t", "2", "--speculative", std::to_string(depth)};
+}
+
+// usage.speculative of a response whose server drafts `depth` tokens per step;
+// returns its drafted count.
+int64_t expect_spec_usage(const json& usage, int64_t depth, bool drafting, const std::string& what) {
+  if (!usage.contains("speculative")) {
+    ADD_FAILURE() << what << ": no usage.speculative in " << usage.dump();
+    return 0;
+  }
+  const json& u = usage["speculative"];
+  const int64_t drafted = u["drafted"], accepted = u["accepted"], steps = u["verify_steps"];
+  int64_t by_position = 0;
+  for (const json& a : u["accepted_by_position"]) by_position += a.get<int64_t>();
+  EXPECT_EQ(by_position, accepted) << what;
+  EXPECT_LE(accepted, drafted) << what;
+  EXPECT_DOUBLE_EQ(u["acceptance_rate"].get<double>(), drafted ? double(accepted) / double(drafted) : 0.0) << what;
+  // One verify pass per step chose accepted + 1 tokens; the first token comes from the prefill.
+  EXPECT_GE(steps + accepted, usage["completion_tokens"].get<int64_t>() - 1) << what;
+  EXPECT_EQ(drafted, drafting ? depth * steps : 0) << what;
+  return drafted;
+}
+
+TEST(ServeSpeculative, GreedyAnswersEqualPlainDecodingAloneAndAmong8Concurrent) {
+  json list = json::array();
+  std::vector<ReasoningDelta> refs;
+  for (int i = 0; i < 8; ++i) {
+    const std::string user = "spec question " + std::to_string(i) + std::string(size_t(i * 5), 'y');
+    list.push_back(chat_params(user, 10 + 2 * i, i % 2));
+    refs.push_back(reference_answer(user, 10 + 2 * i, i % 2));
+  }
+  auto expect_reference = [&](const json& r, size_t i, const std::string& what) {
+    ASSERT_TRUE(r.contains("choices")) << what << ": " << r.dump();
+    const json& msg = r["choices"][0]["message"];
+    EXPECT_EQ(msg["content"], refs[i].content) << what;
+    EXPECT_EQ(msg.value("reasoning_content", ""), refs[i].reasoning) << what;
+    EXPECT_EQ(r["usage"]["completion_tokens"], 10 + 2 * int(i)) << what;
+  };
+  for (int64_t depth = 1; depth <= 3; ++depth) {
+    test::ServeProcess s(spec_server_args(depth));
+    int64_t drafted = 0;
+    for (size_t i : {size_t(0), size_t(3)}) {
+      const json r = openai({{"op", "chat"}, {"params", list[i]}}, kKey, s.url());
+      const std::string what = "alone, request " + std::to_string(i) + ", depth " + std::to_string(depth);
+      expect_reference(r, i, what);
+      drafted += expect_spec_usage(r["usage"], depth, true, what);
+    }
+    const json together = openai({{"op", "chats"}, {"list", list}}, kKey, s.url());
+    ASSERT_TRUE(together.is_array()) << together.dump();
+    for (size_t i = 0; i < refs.size(); ++i) {
+      const std::string what = "among 8, request " + std::to_string(i) + ", depth " + std::to_string(depth);
+      expect_reference(together[i], i, what);
+      drafted += expect_spec_usage(together[i]["usage"], depth, true, what);
+    }
+    EXPECT_EQ(metric("frugal_speculative_drafted_tokens_total", s.port()), double(drafted)) << "depth " << depth;
+    EXPECT_GE(metric("frugal_speculative_accepted_tokens_total", s.port()), 0);
+  }
+}
+
+TEST(ServeSpeculative, PrefixHitStreamingSamplingAndOptOut) {
+  test::ServeProcess s(spec_server_args(2));
+  std::string system = "You are the speculative prefix cache test. ";
+  for (int i = 0; i < 10; ++i) system += "Rule " + std::to_string(i) + ": say hello world in 123 ways. ";
+  auto messages = [&](const std::string& user) {
+    return std::vector<ChatMessage>{{.role = ChatRole::System, .content = system}, {.role = ChatRole::User, .content = user}};
+  };
+  auto ask = [&](const std::string& user) {
+    json p = chat_params(user, 8, false);
+    p["messages"] = {{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", user}}};
+    return openai({{"op", "chat"}, {"params", p}}, kKey, s.url());
+  };
+  const json a = ask("first one");
+  const json b = ask("second one");
+  for (const auto& [r, user] : {std::pair{a, "first one"}, std::pair{b, "second one"}}) {
+    ASSERT_TRUE(r.contains("choices")) << r.dump();
+    EXPECT_EQ(r["choices"][0]["message"]["content"], reference_answer(messages(user), 8, false).content) << user;
+    expect_spec_usage(r["usage"], 2, true, user);
+  }
+  const int system_tokens = int(suite().model.tokenizer->encode(system, false).size());
+  EXPECT_GE(b["usage"]["prompt_cache_hit_tokens"].get<int>(), system_tokens) << b.dump();
+
+  // Sampling, streamed, usage in the last chunk.
+  json p = chat_params("sample me", 16, true);
+  p["temperature"] = 0.8;
+  p["seed"] = 5;
+  p["stream_options"] = {{"include_usage", true}};
+  const json st = openai({{"op", "stream"}, {"params", p}}, kKey, s.url());
+  ASSERT_TRUE(st["usage"].is_object()) << st.dump();
+  EXPECT_EQ(st["finish_reason"], "length");
+  EXPECT_EQ(st["usage"]["completion_tokens"], 16);
+  expect_spec_usage(st["usage"], 2, true, "sampled stream");
+
+  // Opting out: no drafts, the same greedy answer.
+  json off = chat_params("no drafts please", 9, false);
+  off["speculative"] = false;
+  const json r = openai({{"op", "chat"}, {"params", off}}, kKey, s.url());
+  ASSERT_TRUE(r.contains("choices")) << r.dump();
+  EXPECT_EQ(r["choices"][0]["message"]["content"], reference_answer("no drafts please", 9, false).content);
+  expect_spec_usage(r["usage"], 2, false, "opted out");
+}
+
+TEST(ServeSpeculative, StartupErrorsAreOneLine) {
+  // The suite's model, its config saying it has no MTP layer.
+  const std::filesystem::path no_mtp = suite().model.dir.string() + "-nomtp";
+  std::filesystem::copy(suite().model.dir, no_mtp, std::filesystem::copy_options::recursive);
+  json config = json::parse(std::ifstream(no_mtp / "config.json"));
+  config["num_nextn_predict_layers"] = 0;
+  std::ofstream(no_mtp / "config.json") << config.dump();
+  test::CommandResult r = test::run_frugal("serve -m '" + no_mtp.string() + "' --speculative 2");
+  std::filesystem::remove_all(no_mtp);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--speculative 2: this model has no MTP layer"), std::string::npos) << r.out;
+  r = test::run_frugal("serve -m '" + suite().model.dir.string() + "' --speculative 9");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("the draft depth must be 0 (off) to 4"), std::string::npos) << r.out;
 }
 
 }  // namespace
