@@ -57,6 +57,7 @@ void matmul_xwt_generic(float* y, int64_t ldy, const float* x, int64_t ldx, int6
   if (T == 0 || rows.count == 0) return;
   const int64_t K = W.cols;
   pool.parallel_for(rows.count, [&](int64_t begin, int64_t end, int) {
+    blas_single_thread_here();
     std::vector<float>& scratch = thread_scratch(size_t(kTileRows * K));
     for (int64_t i0 = begin; i0 < end; i0 += kTileRows) {
       const int64_t n = std::min(kTileRows, end - i0);
@@ -86,6 +87,7 @@ void matmul_xw_generic(float* y, int64_t ldy, const float* x, int64_t ldx, int64
   // Split the output columns; each thread decodes its column slice of every row.
   constexpr int64_t kColTile = 128;
   pool.parallel_for(K, [&](int64_t c0, int64_t c1, int) {
+    blas_single_thread_here();
     const int64_t nc = c1 - c0;
     std::vector<float>& w = thread_scratch(size_t(rows.count * nc));
     for (int64_t i = 0; i < rows.count; ++i) W.row_to_f32(rows.begin + i, c0, nc, w.data() + i * nc);
