@@ -128,6 +128,21 @@ std::string_view after_reasoning(std::string_view content) {
 
 void append(std::string& out, std::string_view a) { out.append(a.data(), a.size()); }
 
+// One tool result: the outputs-begin token before the first of a run, then (V3,
+// V3-0324) "\n" between results or (R1) nothing, then the wrapped content.
+enum class ToolOutputGap { Newline, None };
+void append_tool_output(std::string& out, const ChatMessage& m, bool& is_output_first, ToolOutputGap gap) {
+  if (is_output_first) {
+    append(out, ct::kToolOutputsBegin);
+    is_output_first = false;
+  } else if (gap == ToolOutputGap::Newline) {
+    out += "\n";
+  }
+  append(out, ct::kToolOutputBegin);
+  out += text_of(m.content);
+  append(out, ct::kToolOutputEnd);
+}
+
 std::string render_v2(const std::vector<ChatMessage>& messages, const ChatRenderOptions& opt) {
   std::string out = opt.bos_token;
   for (const ChatMessage& m : messages) {
@@ -178,15 +193,7 @@ std::string render_v3(const std::vector<ChatMessage>& messages, const ChatRender
       append(out, ct::kEos);
     } else if (m.role == ChatRole::Tool) {
       is_tool = true;
-      if (is_output_first) {
-        append(out, ct::kToolOutputsBegin);
-        is_output_first = false;
-      } else {
-        out += "\n";
-      }
-      append(out, ct::kToolOutputBegin);
-      out += text_of(m.content);
-      append(out, ct::kToolOutputEnd);
+      append_tool_output(out, m, is_output_first, ToolOutputGap::Newline);
     }
   }
   if (is_tool) append(out, ct::kToolOutputsEnd);
@@ -231,13 +238,7 @@ std::string render_r1(const std::vector<ChatMessage>& messages, const ChatRender
       append(out, ct::kEos);
     } else if (m.role == ChatRole::Tool) {
       is_tool = true;
-      if (is_output_first) {
-        append(out, ct::kToolOutputsBegin);
-        is_output_first = false;
-      }
-      append(out, ct::kToolOutputBegin);
-      out += text_of(m.content);
-      append(out, ct::kToolOutputEnd);
+      append_tool_output(out, m, is_output_first, ToolOutputGap::None);
     }
   }
   if (is_tool) append(out, ct::kToolOutputsEnd);
@@ -291,15 +292,7 @@ std::string render_v3_0324(const std::vector<ChatMessage>& messages, const ChatR
     } else if (m.role == ChatRole::Tool) {
       is_last_user = false;
       is_tool = true;
-      if (is_output_first) {
-        append(out, ct::kToolOutputsBegin);
-        is_output_first = false;
-      } else {
-        out += "\n";
-      }
-      append(out, ct::kToolOutputBegin);
-      out += text_of(m.content);
-      append(out, ct::kToolOutputEnd);
+      append_tool_output(out, m, is_output_first, ToolOutputGap::Newline);
     }
   }
   if (is_tool) append(out, ct::kToolOutputsEnd);
