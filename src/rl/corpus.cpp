@@ -42,7 +42,9 @@ std::string chain_expression(const Chain& c) {
   return e;
 }
 
-// "try EXPR: a + b = s, s * c = t, not T" (or ", yes").
+// "try EXPR: a + b = s, s * c = t; t vs T: no" (or "...; T vs T: yes"): the
+// value is written beside the target before the verdict, so the check compares
+// two adjacent numbers instead of recalling the target from the prompt.
 std::string chain_trace_line(const Chain& c, int64_t target) {
   std::string line = "try " + chain_expression(c) + ":";
   int64_t v = c.order[0];
@@ -52,7 +54,7 @@ std::string chain_trace_line(const Chain& c, int64_t target) {
     line += fmt::format("{} {} {} {} = {}", i ? "," : "", v, c.ops[i], b, r);
     v = r;
   }
-  line += v == target ? ", yes" : fmt::format(", not {}", target);
+  line += fmt::format("; {} vs {}: {}", v, target, v == target ? "yes" : "no");
   return line;
 }
 

@@ -2,10 +2,10 @@
 // spec/training.md "An honest R1 moment"). Countdown solutions are written as
 // try-check-retry traces, one attempt per line:
 //
-//   try (13 + 7) * 3: 13 + 7 = 20, 20 * 3 = 60, not 61
-//   try (13 * 3) + 7: 13 * 3 = 39, 39 + 7 = 46, not 61
+//   try (13 + 7) * 3: 13 + 7 = 20, 20 * 3 = 60; 60 vs 61: no
+//   try (13 * 3) + 7: 13 * 3 = 39, 39 + 7 = 46; 46 vs 61: no
 //   ...
-//   try (7 * 3) + ... = 61, yes
+//   try ((7 * 3) ...: ... = 61; 61 vs 61: yes
 //
 // followed by the answer. The mixture decides where the base model lands:
 //   direct   the first attempt is right (the model learns to aim)

@@ -51,7 +51,16 @@ TEST(Corpus, DocumentsAreTrueToTheirKind) {
     ASSERT_FALSE(attempts.empty());
     ASSERT_EQ(attempts.back(), d.answer);  // the answer is the last attempt
     ASSERT_EQ(trace_self_corrected(d.problem, d.reasoning, correct), d.kind == "search");
-    ASSERT_EQ(d.reasoning.find(" yes") != std::string::npos, d.kind != "give_up");
+    ASSERT_EQ(d.reasoning.find(": yes") != std::string::npos, d.kind != "give_up");
+    // Each attempt ends "; value vs target: yes|no", the verdict true to the values.
+    static const std::regex verdict(R"(; (-?\d+) vs (\d+): (yes|no))");
+    int verdicts = 0;
+    for (auto it = std::sregex_iterator(d.reasoning.begin(), d.reasoning.end(), verdict); it != std::sregex_iterator(); ++it) {
+      ASSERT_EQ(std::stoll((*it)[2]), d.problem.countdown.target);
+      ASSERT_EQ((*it)[3] == "yes", std::stoll((*it)[1]) == d.problem.countdown.target) << (*it)[0];
+      ++verdicts;
+    }
+    ASSERT_EQ(verdicts, int(trace_attempts(d.reasoning).size()));
     ASSERT_EQ(countdown_split_of(d.problem.countdown), TaskSplit::Train);
   }
   // 2000 draws: each share within 4 standard deviations of its weight.
