@@ -113,9 +113,15 @@ CorpusDoc corpus_doc(const CorpusOptions& opt, int64_t index) {
   int failed = doc.kind == "direct" ? 0 : doc.kind == "search" ? int(rng.uniform(1, opt.max_failed)) : int(rng.uniform(1, 2));
   std::vector<std::string> lines;
   Chain last{};
-  for (int i = 0; i < failed; ++i) {
-    last = chain_wrong(rng, p);
-    lines.push_back(chain_trace_line(last, p.target));
+  // Wrong attempts are all different: a trace never repeats itself (the first
+  // run's base model looped on one attempt under greedy decoding).
+  for (int i = 0, tries = 0; i < failed && tries < 64; ++tries) {
+    const Chain c = chain_wrong(rng, p);
+    const std::string line = chain_trace_line(c, p.target);
+    if (std::find(lines.begin(), lines.end(), line) != lines.end()) continue;
+    last = c;
+    lines.push_back(line);
+    ++i;
   }
   if (doc.kind != "give_up") {
     last = solutions[size_t(rng.uniform(0, int64_t(solutions.size()) - 1))];

@@ -3,6 +3,7 @@
 // the rewarded format, and the mixture follows its weights.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -50,6 +51,9 @@ TEST(Corpus, DocumentsAreTrueToTheirKind) {
     std::vector<std::string> attempts = trace_attempts(d.reasoning);
     ASSERT_FALSE(attempts.empty());
     ASSERT_EQ(attempts.back(), d.answer);  // the answer is the last attempt
+    std::vector<std::string> sorted = attempts;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "an attempt repeats:\n" << d.reasoning;
     ASSERT_EQ(trace_self_corrected(d.problem, d.reasoning, correct), d.kind == "search");
     ASSERT_EQ(d.reasoning.find(": yes") != std::string::npos, d.kind != "give_up");
     // Each attempt ends "; value vs target: yes|no", the verdict true to the values.
