@@ -1,5 +1,4 @@
-// trainable_factory.h's definition: the DeepSeek-V2/V3 training model. (Replaces
-// trainable_factory_stub.cpp of the train-infra branch at merge.)
+// trainable_factory.h's definition: the DeepSeek-V2/V3 training model.
 #include "train/trainable_factory.h"
 
 #include "train/train_model.h"
