@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "infer/memory_plan.h"
 #include "infer/speculative.h"
 #include "kernels/machine_limits.h"
@@ -25,10 +26,6 @@ struct BenchArgs {
   int threads = 0;
   bool json = false;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // The median of `runs` timings of fn() (which returns the seconds it measured):
 // a shared machine's bandwidth moves between runs, one outlier should not decide.

@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "tokenizer/tokenizer.h"
 
 namespace frugal {
@@ -25,10 +26,6 @@ struct TokenizeArgs {
   std::string model, tokenizer;
   bool jsonl = false, special = false, stats = false;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 Tokenizer load_tokenizer(const TokenizeArgs& a) {
   if (a.tokenizer.empty()) return tokenizer_load_dir(resolve_model_dir(a.model));

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "tokenizer/bpe_trainer.h"
 
 namespace frugal {
@@ -29,10 +30,6 @@ struct TokenizerTrainArgs {
   uint64_t max_bytes = 0;
   int64_t model_max_length = 4096;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Progress on a terminal only, at most ten updates a second.
 class ProgressLine {

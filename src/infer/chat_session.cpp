@@ -4,17 +4,12 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "infer/memory_plan.h"
 #include "tokenizer/detokenizer.h"
 #include "tokenizer/reasoning_parser.h"
 
 namespace frugal {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer, const std::string& name) {
   if (!name.empty()) return chat_format_parse(name);

@@ -4,16 +4,11 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "infer/memory_plan.h"
 #include "infer/speculative_generate.h"
 
 namespace frugal {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 GenerateStats generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& opt,
                        const std::function<bool(int32_t)>& on_token, ThreadPool& pool) {

@@ -3,13 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
-namespace frugal {
+#include "core/seconds_since.h"
 
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
+namespace frugal {
 
 GenerateStats generate_speculative(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& opt,
                                    int64_t capacity, const std::function<bool(int32_t)>& on_token, ThreadPool& pool) {

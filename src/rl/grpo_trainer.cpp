@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "infer/batch_generate.h"
 #include "rl/eval.h"
 #include "train/bias_balance.h"
@@ -50,10 +51,6 @@ struct GrpoTrainer::Impl {
 };
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 nlohmann::json step_json(const GrpoStepLog& s) {
   return {{"step", s.step},           {"reward", s.reward},       {"accuracy", s.accuracy},

@@ -8,18 +8,13 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/seconds_since.h"
 #include "train/train_plots.h"
 #include "train/train_state.h"
 
 namespace frugal {
 
 namespace fs = std::filesystem;
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 Trainer::Trainer(Trainable& model, PackedDataset& data, const TrainerOptions& opt, ThreadPool& pool)
     : model_(model),
