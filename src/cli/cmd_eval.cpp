@@ -57,7 +57,7 @@ int eval_main(const EvalArgs& a) {
   const std::string dir = resolve_model_dir(a.model);
   auto m = model_load(dir);
   Tokenizer tok = tokenizer_load_dir(dir);
-  const ChatFormat format = chat_format_for_model(*m, tok, a.format);
+  const ChatFormat format = chat_format_for_model(m->config, tok, a.format);
   ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
   const bool tty = isatty(2);
   std::vector<EvalRecord> records;

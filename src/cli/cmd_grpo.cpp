@@ -44,12 +44,7 @@ int grpo_main(GrpoArgs& a) {
   Tokenizer tok = tokenizer_load_dir(dir);
   std::unique_ptr<Trainable> policy = trainable_create(cfg, {});
   model_dir_load_params(policy->params(), dir);
-  auto probe = model_from_tensors(cfg, [&](const std::string& name) -> const float* {
-    for (const ParamTensor& p : policy->params())
-      if (p.name == name) return p.value;
-    return nullptr;
-  });
-  const ChatFormat format = chat_format_for_model(*probe, tok, a.format);
+  const ChatFormat format = chat_format_for_model(cfg, tok, a.format);
 
   GrpoOptions& o = a.o;
   o.algorithm = a.algorithm == "rs-sft" ? GrpoAlgorithm::RejectionSft : GrpoAlgorithm::Grpo;

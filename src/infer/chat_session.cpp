@@ -11,17 +11,17 @@
 
 namespace frugal {
 
-ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer, const std::string& name) {
+ChatFormat chat_format_for_model(const ModelConfig& config, const Tokenizer& tokenizer, const std::string& name) {
   if (!name.empty()) return chat_format_parse(name);
   return chat_format_detect(tokenizer.chat_template(),
-                            model.config.model_type == ModelType::DeepseekV3 ? "deepseek_v3" : "deepseek_v2");
+                            config.model_type == ModelType::DeepseekV3 ? "deepseek_v3" : "deepseek_v2");
 }
 
 ChatSession::ChatSession(const Model& model, const Tokenizer& tokenizer, const ChatSessionOptions& opt,
                          ThreadPool& pool)
     : model_(model), tokenizer_(tokenizer), opt_(opt), pool_(pool) {
   spec_check_model(model, opt.speculative);
-  format_ = chat_format_for_model(model, tokenizer, opt.format);
+  format_ = chat_format_for_model(model.config, tokenizer, opt.format);
   const int64_t ctx = std::min(opt.context, model.config.max_position_embeddings);
   memory_check(memory_plan(model, ctx, 1, ctx));
   cache_ = model.new_cache(ctx);

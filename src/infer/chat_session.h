@@ -38,7 +38,7 @@ struct ChatReplyStats {
 
 // The chat format named `name`, or (name "") the one detected from the tokenizer's
 // chat_template and the model type. Throws frugal::Error for an unknown one.
-ChatFormat chat_format_for_model(const Model& model, const Tokenizer& tokenizer, const std::string& name);
+ChatFormat chat_format_for_model(const ModelConfig& config, const Tokenizer& tokenizer, const std::string& name);
 
 class ChatSession {
  public:

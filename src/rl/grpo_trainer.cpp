@@ -99,8 +99,9 @@ GrpoTrainer::GrpoTrainer(Trainable& policy, const Tokenizer& tok, ChatFormat for
     impl_->reference_reset();
   }
   if (!impl_->reward) {
-    impl_->reward = [this](const TaskProblem& p, const std::vector<int32_t>&, const std::string& text, uint64_t id) {
-      const bool opens = chat_prompt_opens_reasoning(eval_prompt(p, impl_->format));
+    // Whether the prompts open the reasoning block depends on the format only.
+    const bool opens = chat_prompt_opens_reasoning(eval_prompt(task_problem(opt.task, 0, TaskSplit::Train, false, 0), format));
+    impl_->reward = [this, opens](const TaskProblem& p, const std::vector<int32_t>&, const std::string& text, uint64_t id) {
       const CompletionParts parts = completion_parse(text, opens);
       return reward_compute(parts, parts.has_answer && p.verify(parts.answer), impl_->opt.reward, id);
     };
