@@ -10,8 +10,10 @@
 #   6. eval       the RL model on the same split (+ the controls: rs-sft, random reward)
 #   7. ship       models/frugal-r1-tiny/ (Hugging Face layout)
 # Environment: BUILD (default build), WORK (default $BUILD/model-recipe),
-# PRETRAIN_STEPS, GRPO_STEPS, EVAL_N, EVAL_K, THREADS to scale the run, CONTROLS=0
-# to skip the control runs (rejection-sampling SFT, random reward).
+# PRETRAIN_STEPS, GRPO_STEPS, CONTROL_STEPS, EVAL_N, EVAL_K, THREADS to scale the
+# run, CONTROLS=0 to skip the control runs (rejection-sampling SFT, random reward).
+# RL never prompts with a problem of the pretraining corpus (--exclude-problems):
+# the base model has memorized those, and rewarding recall teaches no search.
 set -euo pipefail
 
 # The whole script is one function, read before it runs: editing this file while
@@ -23,6 +25,7 @@ WORK=${WORK:-$BUILD/model-recipe}
 FRUGAL=$BUILD/frugal
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-3000}
 GRPO_STEPS=${GRPO_STEPS:-200}
+CONTROL_STEPS=${CONTROL_STEPS:-100}  # GRPO's checkpoint at this step is compared with them
 EVAL_N=${EVAL_N:-200}
 EVAL_K=${EVAL_K:-16}
 THREADS=${THREADS:-0}
@@ -36,9 +39,11 @@ latest() { ls -d "$1"/checkpoints/step-* 2>/dev/null | sort | tail -1; }
 
 if ! done_mark corpus; then
   stage "corpus"
-  "$FRUGAL" corpus --docs 60000 --seed 1 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt"
+  "$FRUGAL" corpus --docs 60000 --seed 1 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt" \
+    --problems-out "$WORK/corpus-problems.jsonl"
   mark corpus
 fi
+[ -f "$WORK/corpus-problems.jsonl" ] || { echo "$WORK/corpus-problems.jsonl is missing: delete $WORK/corpus.done to rebuild the corpus" >&2; exit 1; }
 
 if ! done_mark tokenizer; then
   stage "tokenizer"
@@ -73,20 +78,21 @@ fi
 
 # RL runs from the same base model with the same rollouts budget: GRPO, and the
 # two controls of docs/r1.md (rejection-sampling fine-tuning; a random reward).
-RL_ARGS=(--steps "$GRPO_STEPS" -t "$THREADS" --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --checkpoint-every 10)
-rl_stage() {  # rl_stage NAME ARGS...
-  local name=$1; shift
+RL_ARGS=(-t "$THREADS" --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --checkpoint-every 25 --keep 100
+         --exclude-problems "$WORK/corpus-problems.jsonl")
+rl_stage() {  # rl_stage NAME STEPS ARGS...
+  local name=$1 steps=$2; shift 2
   if done_mark "$name"; then return; fi
   if [ -n "$(latest "$WORK/$name")" ]; then
     stage "$name (resuming from $(latest "$WORK/$name"))"
-    "$FRUGAL" grpo --resume "$WORK/$name" "${RL_ARGS[@]}" "$@"
+    "$FRUGAL" grpo --resume "$WORK/$name" --steps "$steps" "${RL_ARGS[@]}" "$@"
   else
     stage "$name from $BASE"
-    "$FRUGAL" grpo -m "$BASE" -o "$WORK/$name" "${RL_ARGS[@]}" "$@"
+    "$FRUGAL" grpo -m "$BASE" -o "$WORK/$name" --steps "$steps" "${RL_ARGS[@]}" "$@"
   fi
   mark "$name"
 }
-rl_stage grpo --beta 0.001 --ref-reset 100
+rl_stage grpo "$GRPO_STEPS" --beta 0.001 --ref-reset 100
 RL=$(latest "$WORK/grpo")
 if ! done_mark eval-rl; then
   stage "eval RL model $RL"
@@ -95,8 +101,13 @@ if ! done_mark eval-rl; then
 fi
 
 if [ "${CONTROLS:-1}" = 1 ]; then
-  rl_stage rs-sft --algorithm rs-sft
-  rl_stage random-reward --random-reward 0.3 --beta 0.001 --ref-reset 100
+  rl_stage rs-sft "$CONTROL_STEPS" --algorithm rs-sft
+  rl_stage random-reward "$CONTROL_STEPS" --random-reward 0.3 --beta 0.001 --ref-reset 100
+  if ! done_mark eval-rl-matched; then
+    stage "eval GRPO at step $CONTROL_STEPS (the controls' budget)"
+    eval_model "$WORK/grpo/checkpoints/step-$(printf %08d "$CONTROL_STEPS")" rl-matched
+    mark eval-rl-matched
+  fi
   for name in rs-sft random-reward; do
     if ! done_mark "eval-$name"; then
       stage "eval $name"

@@ -1,12 +1,14 @@
-// frugal corpus --docs N [--seed S] -o F.jsonl [--text-out F.txt]
+// frugal corpus --docs N [--seed S] -o F.jsonl [--text-out F.txt] [--problems-out P.jsonl]
 // The cold-start corpus of the shipped reasoning model (rl/corpus.h): each line
 // {"prompt": the Frugal-format chat prompt that opened <think>, "completion":
 // reasoning + </think> + <answer>...</answer>}, for `frugal train`; --text-out
-// also writes the plain text (prompts + completions) for `frugal tokenizer-train`.
+// also writes the plain text (prompts + completions) for `frugal tokenizer-train`,
+// --problems-out the Countdown problems it used (for `frugal grpo --exclude-problems`).
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +24,7 @@ namespace {
 struct CorpusArgs {
   int64_t docs = 10000;
   uint64_t seed = 1;
-  std::string out, text_out;
+  std::string out, text_out, problems_out;
   CorpusOptions o;
 };
 
@@ -33,9 +35,13 @@ int corpus_main(const CorpusArgs& a) {
   CorpusOptions o = a.o;
   o.seed = a.seed;
   std::string jsonl, text;
+  std::string problems;  // each Countdown problem of the corpus once
+  std::set<std::string> seen;
   std::map<std::string, int64_t> kinds;
   for (int64_t i = 0; i < a.docs; ++i) {
     const CorpusDoc d = corpus_doc(o, i);
+    if (d.problem.kind == TaskKind::Countdown && seen.insert(task_problem_key(d.problem)).second)
+      problems += d.problem.to_json().dump() + "\n";
     const std::string prompt = eval_prompt(d.problem, ChatFormat::Frugal), completion = corpus_completion(d);
     jsonl += nlohmann::json{{"prompt", prompt}, {"completion", completion}}.dump() + "\n";
     if (!a.text_out.empty()) text += prompt + completion + "\n";
@@ -43,6 +49,7 @@ int corpus_main(const CorpusArgs& a) {
   }
   write_file_atomic(a.out, jsonl);
   if (!a.text_out.empty()) write_file_atomic(a.text_out, text);
+  if (!a.problems_out.empty()) write_file_atomic(a.problems_out, problems);
   std::fprintf(stderr, "corpus: %lld documents to %s (", (long long)a.docs, a.out.c_str());
   for (const auto& [k, n] : kinds) std::fprintf(stderr, " %s %lld", k.c_str(), (long long)n);
   std::fprintf(stderr, " )\n");
@@ -58,6 +65,8 @@ Command corpus_command(CLI::App& app) {
   sub->add_option("--seed", a->seed, "Seed (problems come from the train split whatever the seed)");
   sub->add_option("-o,--out", a->out, "Output JSONL of {prompt, completion}")->required();
   sub->add_option("--text-out", a->text_out, "Also write the plain text (for tokenizer-train)");
+  sub->add_option("--problems-out", a->problems_out,
+                  "Also write the Countdown problems used, one JSON per line (for grpo --exclude-problems)");
   sub->add_option("--direct", a->o.mix.direct, "Weight of traces whose first attempt is right");
   sub->add_option("--search", a->o.mix.search, "Weight of traces that fail, retry and succeed");
   sub->add_option("--give-up", a->o.mix.give_up, "Weight of traces that fail and answer wrong");

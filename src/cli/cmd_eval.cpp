@@ -26,30 +26,11 @@ struct EvalArgs {
   int threads = 0;
 };
 
-std::vector<TaskProblem> problems_read(const std::string& path, TaskKind kind) {
-  std::ifstream in(path);
-  if (!in) fail("cannot read problems file {}", path);
-  std::vector<TaskProblem> out;
-  std::string line;
-  for (int64_t no = 1; std::getline(in, line); ++no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) fail("{}:{}: not valid JSON", path, no);
-    try {
-      out.push_back(TaskProblem::from_json(kind, j));
-    } catch (const Error& e) {
-      fail("{}:{}: {}", path, no, e.what());
-    }
-  }
-  if (out.empty()) fail("{} holds no problems", path);
-  return out;
-}
-
 int eval_main(const EvalArgs& a) {
   const TaskKind kind = task_kind_parse(a.task);
   std::vector<TaskProblem> problems;
   if (!a.problems.empty()) {
-    problems = problems_read(a.problems, kind);
+    problems = task_problems_read(a.problems, kind);
   } else {
     const TaskSplit split = a.split == "test" ? TaskSplit::Test : TaskSplit::Train;
     for (int64_t i = 0; i < a.n; ++i) problems.push_back(task_problem(kind, a.problem_seed, split, a.hard, i));

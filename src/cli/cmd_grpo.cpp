@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 
 struct GrpoArgs {
   std::string model, out, resume, task = "countdown", aggregation = "grpo", format, algorithm = "grpo";
+  std::string exclude_problems;
   GrpoOptions o;
   double lr = 1e-5;
   int64_t warmup = 0;
@@ -29,6 +30,15 @@ struct GrpoArgs {
   float random_reward = -1;
   int threads = 0;
 };
+
+// The tokenizer every checkpoint of the run carries, copied once into the run
+// folder: a resumed run's starting checkpoint may be rotated away (--keep)
+// before the run ends, so checkpoints must not copy it from there.
+std::string run_tokenizer_copy(const std::string& model_dir, const std::string& run_dir) {
+  const fs::path dst = fs::path(run_dir) / "tokenizer";
+  if (fs::weakly_canonical(model_dir) != fs::weakly_canonical(dst)) tokenizer_files_copy(model_dir, dst.string());
+  return dst.string();
+}
 
 int grpo_main(GrpoArgs& a) {
   std::string resume_ckpt;
@@ -54,7 +64,9 @@ int grpo_main(GrpoArgs& a) {
   o.lr = {.lr = a.lr, .warmup_steps = a.warmup, .constant_steps = o.steps};
   if (a.random_reward >= 0) o.reward.random = true, o.reward.random_p = a.random_reward;
   o.run_dir = a.out;
-  o.tokenizer_dir = dir;
+  o.tokenizer_dir = run_tokenizer_copy(dir, a.out);
+  if (!a.exclude_problems.empty())
+    for (const TaskProblem& p : task_problems_read(a.exclude_problems, o.task)) o.exclude.insert(task_problem_key(p));
   o.progress.enabled = !a.no_progress;
   ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
   GrpoTrainer trainer(*policy, tok, format, o, pool);
@@ -110,6 +122,8 @@ Command grpo_command(CLI::App& app) {
       ->check(CLI::Range(0.0f, 1.0f));
   sub->add_option("--checkpoint-every", o.checkpoint_every, "Checkpoint every N steps (and after the last)");
   sub->add_option("--keep", o.keep_checkpoints, "Checkpoints kept");
+  sub->add_option("--exclude-problems", a->exclude_problems,
+                  "JSONL of problems never used as prompts (e.g. the corpus's: frugal corpus --problems-out)");
   sub->add_option("--format", a->format, "Chat format (default: detected from the tokenizer)");
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   sub->add_flag("--no-progress", a->no_progress, "No progress lines");

@@ -60,6 +60,53 @@ nlohmann::json step_json(const GrpoStepLog& s) {
           {"seconds", s.seconds}};
 }
 
+GrpoStepLog step_from_json(const nlohmann::json& j) {
+  GrpoStepLog s;
+  s.step = j.at("step").get<int64_t>();
+  auto num = [&](const char* key, double& out) { out = j.value(key, 0.0); };
+  num("reward", s.reward), num("accuracy", s.accuracy), num("format_rate", s.format_rate);
+  num("response_length", s.response_length), num("kl", s.kl), num("clip_fraction", s.clip_fraction);
+  num("objective", s.objective), num("grad_norm", s.grad_norm), num("lr", s.lr), num("seconds", s.seconds);
+  s.groups_kept = j.value("groups_kept", int64_t(0));
+  s.samples = j.value("samples", int64_t(0));
+  return s;
+}
+
+// The records of `path` up to `last_step`; the file is rewritten to hold only
+// those, so the steps a killed run did after its last checkpoint (run again
+// after the resume) are not listed twice.
+std::vector<GrpoStepLog> metrics_keep_through(const std::string& path, int64_t last_step) {
+  std::vector<GrpoStepLog> kept;
+  std::string text;
+  std::ifstream in(path);
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("step"))
+      fail("{}:{}: not a GRPO metrics record (one JSON object per line expected)", path, n);
+    GrpoStepLog s = step_from_json(j);
+    if (s.step > last_step) continue;
+    kept.push_back(s);
+    text += line + "\n";
+  }
+  write_file_atomic(path, text);
+  return kept;
+}
+
+// Prompt `slot` of the run: problem `slot` of the train split, or without
+// exclusions the first of the candidates slot * kCandidates + c not excluded
+// (a pure function of the slot, so a resumed run draws the same prompts).
+TaskProblem rl_problem(const GrpoOptions& o, int64_t slot) {
+  if (o.exclude.empty()) return task_problem(o.task, o.problem_seed, TaskSplit::Train, false, slot);
+  constexpr int64_t kCandidates = 4096;
+  for (int64_t c = 0; c < kCandidates; ++c) {
+    TaskProblem p = task_problem(o.task, o.problem_seed, TaskSplit::Train, false, slot * kCandidates + c);
+    if (!o.exclude.count(task_problem_key(p))) return p;
+  }
+  fail("{} train problems in a row are all excluded: the exclusion list covers (nearly) the whole split", kCandidates);
+}
+
 void plots_write(const std::string& dir, const std::vector<GrpoStepLog>& h) {
   auto series = [&](const char* name, double GrpoStepLog::*field) {
     SvgSeries s{name, {}, {}};
@@ -122,7 +169,7 @@ GrpoStepLog GrpoTrainer::step() {
   std::vector<TaskProblem> problems;
   std::vector<std::vector<int32_t>> prompts;
   for (int64_t j = 0; j < o.prompts_per_step; ++j) {
-    problems.push_back(task_problem(o.task, o.problem_seed, TaskSplit::Train, false, step_ * o.prompts_per_step + j));
+    problems.push_back(rl_problem(o, step_ * o.prompts_per_step + j));
     prompts.push_back(I.tok.encode(eval_prompt(problems.back(), I.format), /*add_special_tokens=*/false));
   }
   BatchGenerateOptions gen{.max_new_tokens = o.max_new_tokens,
@@ -229,13 +276,17 @@ void GrpoTrainer::run() {
   ProgressLine progress(o.steps, o.progress);
   std::ofstream metrics(o.run_dir + "/metrics.jsonl", std::ios::app);
   if (!metrics) fail("cannot write {}/metrics.jsonl", o.run_dir);
+  double run_seconds = 0;  // this process's steps only: the ETA ignores time before a resume
+  int64_t run_steps = 0;
   while (step_ < o.steps) {
     const GrpoStepLog log = step();
     I.elapsed_s += log.seconds;
+    run_seconds += log.seconds;
+    ++run_steps;
     I.history.push_back(log);
     metrics << step_json(log).dump() << "\n";
     metrics.flush();
-    const double eta = I.elapsed_s / double(I.history.size()) * double(o.steps - step_);
+    const double eta = run_seconds / double(run_steps) * double(o.steps - step_);
     progress.message(fmt::format("grpo step {}/{}  reward {:.3f}  acc {:.3f}  format {:.2f}  len {:.0f}  kl {:.4f}  "
                                  "clip {:.3f}  groups {}/{}  {:.1f} s/step  ETA {}",
                                  step_, o.steps, log.reward, log.accuracy, log.format_rate, log.response_length, log.kl,
@@ -268,6 +319,8 @@ void GrpoTrainer::resume_from(const std::string& dir) {
   if (!meta.value("grpo", false)) fail("{}: not a GRPO checkpoint (a pretraining one? pass it as -m instead)", dir);
   step_ = meta.at("step").get<int64_t>();
   I.elapsed_s = meta.value("elapsed_s", 0.0);
+  const std::string metrics_path = I.opt.run_dir + "/metrics.jsonl";
+  if (fs::exists(metrics_path)) I.history = metrics_keep_through(metrics_path, step_);
   if (I.reference) {
     if (fs::exists(dir + "/reference/model.safetensors")) model_dir_load_params(I.reference->params(), dir + "/reference");
     else I.reference_reset();

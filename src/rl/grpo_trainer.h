@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -38,6 +39,9 @@ struct GrpoOptions {
   GrpoAlgorithm algorithm = GrpoAlgorithm::Grpo;
   TaskKind task = TaskKind::Countdown;
   uint64_t problem_seed = 1;
+  // task_problem_key()s never drawn as prompts: the problems the model saw in
+  // its pretraining corpus, so that RL rewards solving, not recalling.
+  std::unordered_set<std::string> exclude;
   int64_t steps = 100;
   int64_t prompts_per_step = 8;   // P
   int64_t group = 8;              // G samples per prompt

@@ -1,5 +1,8 @@
 #include "rl/task.h"
 
+#include <algorithm>
+#include <fstream>
+
 #include "core/error.h"
 
 namespace frugal {
@@ -67,6 +70,32 @@ TaskProblem task_problem(TaskKind kind, uint64_t seed, TaskSplit split, bool har
 std::string task_user_message(const TaskProblem& p) {
   return p.question() + " Think it through in <think> </think> and give the " +
          (p.kind == TaskKind::Countdown ? "equation" : "number") + " in <answer> </answer>.";
+}
+
+std::string task_problem_key(const TaskProblem& p) {
+  if (p.kind != TaskKind::Countdown) return p.to_json().dump();
+  std::vector<int64_t> numbers = p.countdown.numbers;
+  std::sort(numbers.begin(), numbers.end());
+  return nlohmann::json{{"numbers", numbers}, {"target", p.countdown.target}}.dump();
+}
+
+std::vector<TaskProblem> task_problems_read(const std::string& path, TaskKind kind) {
+  std::ifstream in(path);
+  if (!in) fail("cannot read problems file {}", path);
+  std::vector<TaskProblem> out;
+  std::string line;
+  for (int64_t no = 1; std::getline(in, line); ++no) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) fail("{}:{}: not valid JSON", path, no);
+    try {
+      out.push_back(TaskProblem::from_json(kind, j));
+    } catch (const Error& e) {
+      fail("{}:{}: {}", path, no, e.what());
+    }
+  }
+  if (out.empty()) fail("{} holds no problems", path);
+  return out;
 }
 
 }  // namespace frugal

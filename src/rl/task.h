@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,14 @@ struct TaskProblem {
 
 // Problem `index` of a split; hard: the held-out extrapolation band.
 TaskProblem task_problem(TaskKind kind, uint64_t seed, TaskSplit split, bool hard, int64_t index);
+
+// What identifies a problem whatever its presentation (Countdown: the numbers
+// as a multiset and the target), for excluding seen problems.
+std::string task_problem_key(const TaskProblem& p);
+
+// Problems of `kind`, one JSON object per line (blank lines skipped); throws
+// frugal::Error naming the line of a bad record, or when there is none.
+std::vector<TaskProblem> task_problems_read(const std::string& path, TaskKind kind);
 
 // The user turn: the question and the answer format the rewards check.
 std::string task_user_message(const TaskProblem& p);

@@ -72,11 +72,17 @@ void model_dir_save(const std::vector<ParamTensor>& params, const ModelConfig& c
   nlohmann::json cj = config_to_json(plain);
   cj["torch_dtype"] = dt == DType::F32 ? "float32" : "bfloat16";
   write_file_atomic((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
-  if (!opt.tokenizer_dir.empty())
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-      const fs::path src = fs::path(opt.tokenizer_dir) / f;
-      if (fs::exists(src)) write_file_atomic((fs::path(dir) / f).string(), read_file(src));
-    }
+  if (!opt.tokenizer_dir.empty()) tokenizer_files_copy(opt.tokenizer_dir, dir);
+}
+
+void tokenizer_files_copy(const std::string& from_dir, const std::string& to_dir) {
+  if (!fs::exists(fs::path(from_dir) / "tokenizer.json"))
+    fail("{}: no tokenizer.json to copy into {}", from_dir, to_dir);
+  fs::create_directories(to_dir);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    const fs::path src = fs::path(from_dir) / f;
+    if (fs::exists(src)) write_file_atomic((fs::path(to_dir) / f).string(), read_file(src));
+  }
 }
 
 void model_dir_load_params(std::vector<ParamTensor>& params, const std::string& dir) {

@@ -24,13 +24,17 @@ enum class SavedDType { F32, BF16 };
 
 struct ModelSaveOptions {
   SavedDType dtype = SavedDType::F32;
-  std::string tokenizer_dir;  // tokenizer.json / tokenizer_config.json copied from here ("" or absent: none)
+  std::string tokenizer_dir;  // tokenizer.json / tokenizer_config.json copied from here ("": none)
 };
 
 // Writes config.json, model.safetensors and the tokenizer files into dir
 // (created if needed), each file atomically.
 void model_dir_save(const std::vector<ParamTensor>& params, const ModelConfig& cfg, const std::string& dir,
                     const ModelSaveOptions& opt);
+
+// Copies tokenizer.json (required: throws frugal::Error when missing) and
+// tokenizer_config.json (when present) from one directory into another.
+void tokenizer_files_copy(const std::string& from_dir, const std::string& to_dir);
 
 // Sets every parameter from the tensor of the same name in a model directory
 // (F32, BF16, F16, or fp8 with its _scale_inv block scales, all converted to

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -117,6 +118,38 @@ TEST(EvalCommand, WritesRecordsAndRejectsBadProblems) {
 namespace frugal {
 namespace {
 
+// --problems-out lists each Countdown problem of the corpus once (numbers as a
+// multiset), the ones corpus_doc() draws for the same seed and documents.
+TEST(CorpusCommand, ProblemsOutListsTheCorpusProblems) {
+  const std::string dir = ::testing::TempDir() + "/corpus-problems";
+  std::filesystem::create_directories(dir);
+  test::CommandResult r =
+      test::run_frugal("corpus --docs 60 --seed 3 -o " + dir + "/c.jsonl --problems-out " + dir + "/p.jsonl");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::set<std::string> expected;
+  CorpusOptions opt;
+  opt.seed = 3;
+  for (int64_t i = 0; i < 60; ++i) {
+    const CorpusDoc d = corpus_doc(opt, i);
+    if (d.problem.kind == TaskKind::Countdown) expected.insert(task_problem_key(d.problem));
+  }
+  ASSERT_GT(expected.size(), 10u);
+  std::vector<std::string> listed;
+  for (const TaskProblem& p : task_problems_read(dir + "/p.jsonl", TaskKind::Countdown))
+    listed.push_back(task_problem_key(p));
+  EXPECT_EQ(listed.size(), expected.size());
+  EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), expected);
+}
+
+TEST(TaskProblemKey, IgnoresTheOrderOfTheNumbersOnly) {
+  TaskProblem a, b, c;
+  a.countdown = {.numbers = {3, 5, 7}, .target = 15};
+  b.countdown = {.numbers = {7, 3, 5}, .target = 15};
+  c.countdown = {.numbers = {3, 5, 7}, .target = 16};
+  EXPECT_EQ(task_problem_key(a), task_problem_key(b));
+  EXPECT_NE(task_problem_key(a), task_problem_key(c));
+}
+
 TEST(GrpoCommand, TrainsResumesAndItsCheckpointEvaluates) {
   test::TinyChatModel tiny(/*load=*/false);
   const std::string dir = tiny.dir.string(), run = dir + "/rl";
@@ -124,7 +157,9 @@ TEST(GrpoCommand, TrainsResumesAndItsCheckpointEvaluates) {
   test::CommandResult r = test::run_frugal("grpo -m " + dir + " -o " + run + " --steps 2" + common);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("grpo step 2/2"), std::string::npos) << r.out;
-  r = test::run_frugal("grpo --resume " + run + " --steps 3" + common);
+  // Keeping one checkpoint deletes the one the resume started from: later
+  // checkpoints still carry the tokenizer (the run folder keeps its own copy).
+  r = test::run_frugal("grpo --resume " + run + " --steps 4 --checkpoint-every 1 --keep 1" + common);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resumed from " + run + "/checkpoints/step-00000002 at step 2"), std::string::npos) << r.out;
   std::ifstream metrics(run + "/metrics.jsonl");
@@ -135,9 +170,11 @@ TEST(GrpoCommand, TrainsResumesAndItsCheckpointEvaluates) {
     EXPECT_EQ(j["step"], ++lines);
     EXPECT_GE(j["reward"].get<double>(), 0.0);
   }
-  EXPECT_EQ(lines, 3);
+  EXPECT_EQ(lines, 4);
   EXPECT_TRUE(std::filesystem::exists(run + "/grpo_reward.svg"));
-  r = test::run_frugal("eval -m " + run + "/checkpoints/step-00000003 --task arithmetic --n 1 --samples 0 "
+  EXPECT_FALSE(std::filesystem::exists(run + "/checkpoints/step-00000002"));
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/step-00000004/tokenizer.json"));
+  r = test::run_frugal("eval -m " + run + "/checkpoints/step-00000004 --task arithmetic --n 1 --samples 0 "
                        "--max-new-tokens 4 --format frugal -t 2");
   EXPECT_EQ(r.code, 0) << r.out;
   r = test::run_frugal("grpo -m " + dir + common);

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "../infer/tiny_chat_model.h"
 #include "rl/grpo_trainer.h"
@@ -84,12 +88,47 @@ TEST_F(GrpoFixture, RejectionSftTrainsOnCorrectSamplesOnly) {
   EXPECT_GT(last, first + 0.1);
 }
 
+// The prompts of a run that excludes problems: none of the excluded, the same
+// ones again for the same slots (resume draws what the first run drew), and
+// the run without exclusions draws the excluded ones (the test can fail).
+TEST_F(GrpoFixture, ExcludedProblemsAreNeverPrompts) {
+  auto prompts_of = [&](const GrpoOptions& o) {
+    std::vector<std::string> keys;
+    auto record = [&](const TaskProblem& p, const std::vector<int32_t>& c, const std::string& t, uint64_t id) {
+      if (id % uint64_t(o.group) == 0) keys.push_back(task_problem_key(p));  // once per prompt
+      return even_share(p, c, t, id);
+    };
+    auto m = policy();
+    GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, o, pool, record);
+    t.step(), t.step();
+    return keys;
+  };
+  GrpoOptions o = options(2, 1);
+  o.task = TaskKind::Arithmetic;
+  const std::vector<std::string> plain = prompts_of(o);
+  ASSERT_EQ(plain.size(), 4u);
+  o.exclude = {plain[0], plain[2], plain[3]};
+  const std::vector<std::string> excluding = prompts_of(o);
+  ASSERT_EQ(excluding.size(), 4u);
+  for (const std::string& k : excluding) EXPECT_EQ(o.exclude.count(k), 0u) << k;
+  EXPECT_EQ(prompts_of(o), excluding);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 TEST_F(GrpoFixture, ResumeRepeatsTheUninterruptedRun) {
   std::vector<float> straight, resumed;
+  std::string straight_metrics;
   {
     auto m = policy();
     GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, options(3, 2), pool, even_share);
     t.run();
+    straight_metrics = read_text(run_dir + "/metrics.jsonl");
     for (const ParamTensor& p : m->params()) straight.insert(straight.end(), p.value, p.value + p.numel());
   }
   std::filesystem::remove_all(run_dir);
@@ -97,6 +136,9 @@ TEST_F(GrpoFixture, ResumeRepeatsTheUninterruptedRun) {
     auto m = policy();
     GrpoTrainer t(*m, *tiny.tokenizer, ChatFormat::Frugal, options(2, 2), pool, even_share);
     t.run();  // checkpoint at step 2
+  }
+  {  // the killed run got one step past its checkpoint: a record the resume must drop
+    std::ofstream(run_dir + "/metrics.jsonl", std::ios::app) << R"({"step":3,"reward":-1})" << "\n";
   }
   {
     auto m = policy();  // fresh weights: everything must come from the checkpoint
@@ -108,6 +150,18 @@ TEST_F(GrpoFixture, ResumeRepeatsTheUninterruptedRun) {
   }
   ASSERT_EQ(straight.size(), resumed.size());
   EXPECT_TRUE(straight == resumed) << "resumed weights differ from the uninterrupted run";
+  // Steps 1..3 once each, with the values of the uninterrupted run (seconds aside).
+  auto without_seconds = [](const std::string& text) {
+    std::vector<nlohmann::json> records;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      j.erase("seconds");
+      records.push_back(j);
+    }
+    return records;
+  };
+  EXPECT_EQ(without_seconds(read_text(run_dir + "/metrics.jsonl")), without_seconds(straight_metrics));
 }
 
 }  // namespace
