@@ -45,7 +45,7 @@ std::string ServeMetrics::render(const EngineStats& e) const {
            "# TYPE frugal_http_requests_total counter\n";
     for (const auto& [key, n] : requests_)
       out += fmt::format("frugal_http_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, n);
-    metric("frugal_client_disconnects_total", "counter", "Streams whose client went away before the end.",
+    metric("frugal_client_disconnects_total", "counter", "Answers (streaming or not) whose client went away before the end.",
            disconnects_);
   }
   metric("frugal_requests_finished_total", "counter", "Generation requests that ran to their end.",
