@@ -35,7 +35,8 @@ Command serve_command(CLI::App& app) {
   struct ServeArgs {
     std::string model, format, attn = "auto", host = "127.0.0.1", api_key, api_key_file, name, prefix_cache_dir;
     int port = 8080, threads = 0, read_timeout = 30, write_timeout = 60;
-    int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, cache_slots = 0, prefill_chunk = 256;
+    int64_t ctx = 4096, max_tokens = 1024, max_batch = 8, max_queue = 32, kv_blocks = 0, kv_block_tokens = 16;
+    int64_t prefill_chunk = 256;
     int64_t max_body = 1 << 20, max_step_rows = 512, speculative = 0;
     double drain = 30;
     float temperature = 1.0f, top_p = 1.0f;
@@ -56,8 +57,11 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--top-p", a->top_p, "top_p when a request gives none")->check(CLI::Range(0.001f, 1.0f));
   sub->add_option("--max-batch", a->max_batch, "Requests decoded together")->check(CLI::Range(1, 1024));
   sub->add_option("--max-queue", a->max_queue, "Requests waiting beyond those; more get 429")->check(CLI::Range(0, 4096));
-  sub->add_option("--cache-slots", a->cache_slots, "Latent caches kept for running requests and the prefix cache "
-                                                    "(default: 2 x --max-batch)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--kv-blocks", a->kv_blocks, "Blocks of the paged latent KV cache shared by running requests and "
+                                                "the prefix cache (default: --ctx x --max-batch positions)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--kv-block-tokens", a->kv_block_tokens, "Positions per KV cache block (prefixes are shared in "
+                                                            "whole blocks)")->check(CLI::Range(1, 4096));
   sub->add_option("--prefix-cache-dir", a->prefix_cache_dir,
                   "Keep the prefix cache on disk here: loaded at start, saved at a graceful stop");
   sub->add_option("--prefill-chunk", a->prefill_chunk, "Prompt tokens per request per step")->check(CLI::PositiveNumber);
@@ -88,14 +92,18 @@ Command serve_command(CLI::App& app) {
                                          m->config.model_type == ModelType::DeepseekV3 ? "deepseek_v3" : "deepseek_v2")
                     : chat_format_parse(a->format);
             const int64_t ctx = std::min(a->ctx, m->config.max_position_embeddings);
-            const int64_t slots = a->cache_slots > 0 ? std::max(a->cache_slots, a->max_batch) : 2 * a->max_batch;
-            MemoryPlan plan = memory_plan(*m, ctx, slots, a->max_step_rows + a->max_batch);
-            if (a->speculative > 0) {
-              // An MTP cache beside each cache, and the hidden states of prompts
-              // owed to the MTP module until their first decoding step.
-              plan.kv_bytes += slots * ctx * m->new_mtp_cache(1).bytes_per_token();
-              plan.activation_bytes += a->max_batch * ctx * m->config.hidden_size * int64_t(sizeof(float));
-            }
+            const bool mtp = a->speculative > 0;
+            const int64_t kv_blocks = a->kv_blocks > 0 ? a->kv_blocks
+                                                       : engine_default_kv_blocks(ctx, a->kv_block_tokens, mtp,
+                                                                                  a->max_batch);
+            MemoryPlan plan = memory_plan(*m, ctx, a->max_batch, a->max_step_rows + a->max_batch);
+            // The paged pool instead of max_batch contiguous caches; with
+            // speculation every block has the MTP layer's rows too, and the
+            // hidden states of prompts are owed to the MTP module until their
+            // first decoding step.
+            plan.kv_bytes = kv_blocks * a->kv_block_tokens *
+                            (m->new_cache(1).bytes_per_token() + (mtp ? m->new_mtp_cache(1).bytes_per_token() : 0));
+            if (mtp) plan.activation_bytes += a->max_batch * ctx * m->config.hidden_size * int64_t(sizeof(float));
             memory_check(plan);
 
             // Signals are taken by one thread (sigwait): block them before any thread starts.
@@ -109,7 +117,8 @@ Command serve_command(CLI::App& app) {
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             Engine engine(*m, {.context = ctx, .max_batch = a->max_batch, .max_queue = a->max_queue,
                                .prefill_chunk = a->prefill_chunk, .max_step_rows = a->max_step_rows,
-                               .cache_slots = slots, .attn = attn_mode_parse(a->attn),
+                               .kv_blocks = kv_blocks, .kv_block_tokens = a->kv_block_tokens,
+                               .attn = attn_mode_parse(a->attn),
                                .speculative = a->speculative, .prefix_cache_dir = a->prefix_cache_dir},
                           pool);
             std::vector<int32_t> stop_tokens;

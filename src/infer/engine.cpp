@@ -79,12 +79,32 @@ void RequestStream::finish(FinishReason r) {
 
 // ---- Engine
 
+int64_t engine_default_kv_blocks(int64_t context, int64_t block_tokens, bool mtp, int64_t max_batch) {
+  return (context + (mtp ? 1 : 0) + block_tokens - 1) / block_tokens * max_batch;
+}
+
+int64_t Engine::positions_for(const EngineRequest& r) const {
+  // The answer's tokens but the last are fed back; speculation verifies up to
+  // its depth past the accepted ones, so it gets that much room too.
+  return std::min(opt_.context, int64_t(r.prompt.size()) + std::max<int64_t>(r.max_tokens, 1) + 1 + opt_.speculative);
+}
+
+void Engine::update_cache_stats() {
+  stats_.caches_busy = kv_.busy();
+  stats_.kv_blocks_total = kv_.blocks().total();
+  stats_.kv_blocks_used = kv_.blocks().used();
+  stats_.kv_blocks_cached = kv_.blocks().cached();
+}
+
 Engine::Engine(const Model& m, const EngineOptions& opt, ThreadPool& pool)
     : model_(m),
       opt_(opt),
       pool_(pool),
-      kv_(m, {.slots = opt.cache_slots > 0 ? std::max(opt.cache_slots, opt.max_batch) : 2 * opt.max_batch,
-              .context = opt.context,
+      kv_(m, {.context = opt.context,
+              .block_tokens = opt.kv_block_tokens,
+              .blocks = opt.kv_blocks > 0 ? opt.kv_blocks
+                                          : engine_default_kv_blocks(opt.context, opt.kv_block_tokens,
+                                                                     opt.speculative > 0, opt.max_batch),
               .mtp = opt.speculative > 0}) {
   spec_check_model(m, opt.speculative);
   FRUGAL_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0 && opt.max_step_rows > 0 && opt.max_queue >= 0,
@@ -121,12 +141,15 @@ void Engine::prefix_cache_load() {
     transformer_fwd(model_, ids.data(), 1, fresh, {.attn = opt_.attn, .all_logits = false}, out, s, pool_);
     if (first_row_error(fresh, kv_.cache(slot)) > 1e-3) {
       std::fprintf(stderr, "frugal: prefix cache entry of %zu tokens dropped: written by another model\n", ids.size());
-      kv_.forget(slot);
+      kv_.discard(slot);
       continue;
     }
     ++kept;
     LatentKvCache& mtp = kv_.mtp_cache(slot);
-    if (opt_.speculative == 0 || mtp.length == 0) continue;
+    if (opt_.speculative == 0 || mtp.length == 0) {
+      kv_.release(slot);  // its full blocks join the prefix cache
+      continue;
+    }
     LatentKvCache fresh_mtp = model_.new_mtp_cache(1);
     if (ids.size() >= 2)
       mtp_fwd(model_, 0, out.hidden.data(), ids.data() + 1, 1, fresh_mtp, opt_.attn, logits, s, pool_);
@@ -135,7 +158,10 @@ void Engine::prefix_cache_load() {
                    ids.size());
       mtp.length = 0;
     }
+    kv_.release(slot);
   }
+  std::lock_guard lock(mu_);
+  update_cache_stats();
   if (kept > 0) std::fprintf(stderr, "frugal: prefix cache: %lld entries from %s\n", (long long)kept,
                              opt_.prefix_cache_dir.c_str());
 }
@@ -164,6 +190,11 @@ std::shared_ptr<RequestStream> Engine::submit(EngineRequest req) {
   for (int32_t t : req.prompt)
     if (t < 0 || t >= model_.config.vocab_size) fail("token id {} is outside the vocabulary [0, {})", t,
                                                      model_.config.vocab_size);
+  const int64_t positions = positions_for(req);
+  if (kv_.blocks_for(positions) > kv_.blocks().total())
+    fail("the request needs {} KV cache blocks ({} positions: prompt and max_tokens) and the pool has {}: "
+         "lower max_tokens or raise --kv-blocks",
+         kv_.blocks_for(positions), positions, kv_.blocks().total());
   auto stream = std::make_shared<RequestStream>();
   stream->prompt_tokens_ = int64_t(req.prompt.size());
   {
@@ -205,10 +236,11 @@ void Engine::loop() {
     for (size_t i = active_.size(); i-- > 0;)
       if (active_[i].stream->cancelled()) retire(i, FinishReason::Cancelled);
     if (!active_.empty()) step();
+    // Rows that became final: their full blocks are shared from now on.
+    for (const Active& a : active_) kv_.commit(a.slot);
     std::lock_guard lock(mu_);
     stats_.running = int64_t(active_.size());
-    stats_.caches_busy = kv_.busy();
-    stats_.caches_allocated = kv_.allocated();
+    update_cache_stats();
   }
 }
 
@@ -223,7 +255,7 @@ void Engine::admit() {
       queue_.pop_front();
       continue;
     }
-    std::optional<KvLease> lease = kv_.acquire(q.req.prompt);
+    std::optional<KvLease> lease = kv_.acquire(q.req.prompt, positions_for(q.req), q.req.speculative);
     if (!lease) break;
     Active a;
     a.stream = std::move(q.stream);
@@ -244,8 +276,7 @@ void Engine::admit() {
   }
   stats_.queued = int64_t(queue_.size());
   stats_.running = int64_t(active_.size());
-  stats_.caches_busy = kv_.busy();
-  stats_.caches_allocated = kv_.allocated();
+  update_cache_stats();
 }
 
 void Engine::retire(size_t i, FinishReason r) {
@@ -258,7 +289,7 @@ void Engine::retire(size_t i, FinishReason r) {
     ++(r == FinishReason::Cancelled ? stats_.requests_cancelled : stats_.requests_finished);
     --in_flight_;
     stats_.running = int64_t(active_.size());
-    stats_.caches_busy = kv_.busy();
+    update_cache_stats();
   }
   a.stream->finish(r);
 }

@@ -2,14 +2,17 @@
 // them together with continuous batching. Every step is one transformer_fwd over
 // a batch (model/batch.h) holding the next prompt chunk of each request still
 // prefilling and the last sampled token of each one decoding; requests join
-// and leave between any two steps. Caches come from a KvPool, which reuses the
-// latents of prompt prefixes seen before (prompt_cache_hit_tokens).
+// and leave between any two steps. Caches are page tables into one paged KvPool
+// shared by all requests, which maps the blocks of prompt prefixes seen before
+// into new requests by reference (prompt_cache_hit_tokens). A request is
+// admitted when the pool has the blocks for its prompt + max_tokens; until then
+// it waits in the queue (FIFO).
 //
 // With `speculative` > 0 the requests decoding are stepped together by
 // spec_step (infer/speculative.h): the model's MTP module drafts up to that
 // many tokens per request, one batched pass of the main model verifies them,
-// and each request moves on by its own accepted length. Each cache of the pool
-// then has an MTP cache beside it, copied with it on a prefix hit (kv_pool.h).
+// and each request moves on by its own accepted length. Every block of the pool
+// then has an MTP layer too, shared with the main rows on a prefix hit (kv_pool.h).
 // Prompt chunks run in a pass of their own in the same step.
 #pragma once
 
@@ -39,13 +42,17 @@ struct EngineOptions {
   int64_t max_queue = 64;       // requests waiting beyond the running ones; more are refused
   int64_t prefill_chunk = 256;  // prompt tokens per request per step
   int64_t max_step_rows = 512;  // rows per step (decode rows first): bounds a step's latency
-  int64_t cache_slots = 0;      // caches kept (running + prefix cache); 0: 2 x max_batch
+  int64_t kv_blocks = 0;        // blocks of the paged KV pool; 0: room for max_batch full contexts
+  int64_t kv_block_tokens = 16;  // positions per block
   AttnMode attn = AttnMode::Auto;
   int64_t speculative = 0;      // MTP draft depth (0: off); the model must have an MTP layer
   // Context caching on disk: the prefix cache is loaded from here at start
   // (entries another model wrote are dropped) and saved here when the engine ends.
   std::string prefix_cache_dir;
 };
+
+// The pool's default size: `max_batch` sequences of `context` positions.
+int64_t engine_default_kv_blocks(int64_t context, int64_t block_tokens, bool mtp, int64_t max_batch);
 
 struct EngineRequest {
   std::vector<int32_t> prompt;
@@ -105,7 +112,8 @@ struct EngineStats {
   int64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0;
   int64_t steps = 0, step_sequences = 0, step_rows = 0;  // sums over steps (batch sizes)
   double step_seconds = 0;
-  int64_t queued = 0, running = 0, caches_busy = 0, caches_allocated = 0, last_batch = 0;
+  int64_t queued = 0, running = 0, caches_busy = 0, last_batch = 0;
+  int64_t kv_blocks_total = 0, kv_blocks_used = 0, kv_blocks_cached = 0;  // paged pool: referenced / prefix cache only
   SpecCounters spec;  // speculative decoding, all requests: drafts proposed (mtp_passes), per-position acceptance
 };
 
@@ -116,8 +124,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Queues a request. Throws frugal::Error when it cannot fit the context and
-  // EngineBusy when the queue is full.
+  // Queues a request. Throws frugal::Error when it cannot fit the context or the
+  // KV pool and EngineBusy when the queue is full.
   std::shared_ptr<RequestStream> submit(EngineRequest req);
   EngineStats stats() const;
   const EngineOptions& options() const { return opt_; }
@@ -141,7 +149,9 @@ class Engine {
 
   void prefix_cache_load();
   void loop();
-  void admit();                           // queue -> active while caches and batch room last
+  void admit();                           // queue -> active while blocks and batch room last
+  int64_t positions_for(const EngineRequest& r) const;  // the cache positions a request may fill
+  void update_cache_stats();              // under mu_
   void retire(size_t i, FinishReason r);  // frees active_[i]'s cache
   void step();
   // The requests decoding, through spec_step; returns the verify rows.

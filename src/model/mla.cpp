@@ -93,30 +93,39 @@ void mla_fwd(const MlaArgs& a, const Batch& batch, const float* x, float* y, Mla
 
   grow(s.attn, R * H * dv);  // concatenated head outputs               [R, H*dv]
   const float* q = s.q.data();
-  // The cached latents of row r's sequence: [S, r_kv + dr], c_kv | k_pe.
-  auto latents = [&](int64_t r) { return batch[size_t(s.row_seq[size_t(r)])].cache->row(a.layer, 0); };
 
   if (attn_mode_for(a.mode, c, batch) == AttnMode::Naive) {
     // [k_nope | v]_h of every cached position of every sequence      [sum S_i, H*(dn+dv)]
+    // One GEMM per sequence over its latents [S_i, r_kv + dr]: a paged cache's
+    // blocks are gathered into one run first (a copy of S_i rows, small next to
+    // the GEMM, and one pass over kv_b instead of one per block).
     const int64_t dkv = dn + dv;
     grow(s.kv_offset, int64_t(batch.size()));
+    grow(s.lat_rows, int64_t(batch.size()));
     int64_t total = 0;
+    bool gather = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       s.kv_offset[i] = total;
       total += batch[i].cache->length + batch[i].n;
+      gather = gather || !batch[i].cache->contiguous(batch[i].cache->length + batch[i].n);
     }
     grow(s.kv, total * H * dkv);
-    for (size_t i = 0; i < batch.size(); ++i)
-      matmul_xwt(s.kv.data() + s.kv_offset[i] * H * dkv, H * dkv, batch[i].cache->row(a.layer, 0), dlat,
-                 batch[i].cache->length + batch[i].n, w.kv_b_proj, RowRange{0, H * dkv}, pool);
+    if (gather) grow(s.lat, total * dlat);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const int64_t S = batch[i].cache->length + batch[i].n;
+      s.lat_rows[i] = batch[i].cache->rows(a.layer, S, s.lat.data() + s.kv_offset[i] * dlat);
+      matmul_xwt(s.kv.data() + s.kv_offset[i] * H * dkv, H * dkv, s.lat_rows[i], dlat, S, w.kv_b_proj,
+                 RowRange{0, H * dkv}, pool);
+    }
     pool.parallel_for(R * H, [&](int64_t begin, int64_t end, int) {
       thread_local std::vector<float> p;
       for (int64_t rh = begin; rh < end; ++rh) {
         const int64_t r = rh / H, h = rh % H, n = s.row_pos[size_t(r)] + 1;  // causal window [0, pos]
-        grow(p, batch[size_t(s.row_seq[size_t(r)])].cache->capacity);       // once per context size
+        const size_t i = size_t(s.row_seq[size_t(r)]);
+        grow(p, batch[i].cache->capacity);  // once per context size
         const float* qh = q + r * H * dq + h * dq;
-        const float* lat = latents(r);
-        const float* kv = s.kv.data() + s.kv_offset[size_t(s.row_seq[size_t(r)])] * H * dkv + h * dkv;
+        const float* lat = s.lat_rows[i];
+        const float* kv = s.kv.data() + s.kv_offset[i] * H * dkv + h * dkv;
         // score_j = (q_nope . k_nope_j + q_pe . k_pe_j) * scale;  out = sum_j p_j v_j
         attend(n, p.data(), s.attn.data() + r * H * dv + h * dv, dv,
                [&](int64_t j) { return (dot(qh, kv + j * H * dkv, dn) + dot(qh + dn, lat + j * dlat + r_kv, dr)) * scale; },
@@ -134,14 +143,22 @@ void mla_fwd(const MlaArgs& a, const Batch& batch, const float* x, float* y, Mla
       thread_local std::vector<float> p;
       for (int64_t rh = begin; rh < end; ++rh) {
         const int64_t r = rh / H, h = rh % H, n = s.row_pos[size_t(r)] + 1;
-        grow(p, batch[size_t(s.row_seq[size_t(r)])].cache->capacity);
+        const LatentKvCache& cache = *batch[size_t(s.row_seq[size_t(r)])].cache;
+        grow(p, cache.capacity);
         const float* ql = s.q_lat.data() + (r * H + h) * r_kv;
         const float* qpe = q + r * H * dq + h * dq + dn;
-        const float* lat = latents(r);
-        // score_j = (q_lat . c_kv_j + q_pe . k_pe_j) * scale;  ctx = sum_j p_j c_kv_j
-        attend(n, p.data(), s.ctx.data() + (r * H + h) * r_kv, r_kv,
-               [&](int64_t j) { return (dot(ql, lat + j * dlat, r_kv) + dot(qpe, lat + j * dlat + r_kv, dr)) * scale; },
-               [&](int64_t j) { return lat + j * dlat; });
+        float* ctx = s.ctx.data() + (r * H + h) * r_kv;
+        // score_j = (q_lat . c_kv_j + q_pe . k_pe_j) * scale;  ctx = sum_j p_j c_kv_j,
+        // block run by block run (contiguous rows; one run for a contiguous cache).
+        cache.for_each_run(a.layer, 0, n, [&](const float* lat, int64_t j0, int64_t m) {
+          for (int64_t j = 0; j < m; ++j)
+            p[size_t(j0 + j)] = (dot(ql, lat + j * dlat, r_kv) + dot(qpe, lat + j * dlat + r_kv, dr)) * scale;
+        });
+        softmax_inplace(p.data(), n);
+        std::fill_n(ctx, r_kv, 0.0f);
+        cache.for_each_run(a.layer, 0, n, [&](const float* lat, int64_t j0, int64_t m) {
+          for (int64_t j = 0; j < m; ++j) axpy(ctx, p[size_t(j0 + j)], lat + j * dlat, r_kv);
+        });
       }
     });
     // out_h = ctx_h W_uv_h^T  (W_uv_h: head h's v rows of kv_b)         [R, H*dv]

@@ -27,6 +27,8 @@ AttnMode attn_mode_for(AttnMode mode, const ModelConfig& c, const Batch& batch);
 struct MlaScratch {
   std::vector<float> q_a, q, kv_a, kv, q_lat, ctx, attn, cos, sin;
   std::vector<int64_t> row_seq, row_pos, kv_offset;
+  std::vector<float> lat;                 // naive path: latents of paged caches gathered contiguous
+  std::vector<const float*> lat_rows;     // naive path: each sequence's contiguous latents
 };
 
 struct MlaArgs {

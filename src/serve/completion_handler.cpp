@@ -48,6 +48,7 @@ struct AnswerState {
   bool first_token = true, sent_role = false, done = false;
   std::string finish_reason;
   std::vector<ToolCall> tool_calls;
+  AnswerDelta whole;  // a non-streaming answer so far
 
   AnswerState(const CompletionContext& c, ApiRequest r, AnswerStreamOptions aopt)
       : ctx(c), req(std::move(r)), answer(c.tokenizer, std::move(aopt)) {
@@ -188,6 +189,32 @@ struct AnswerState {
     return true;
   }
 
+  // The content provider of a non-streaming answer: whitespace (allowed before
+  // a JSON value, RFC 8259 Sec. 2) while the answer is generated, which finds
+  // out whether the client is still there; then the whole response.
+  bool pump_whole(httplib::DataSink& sink) {
+    for (const AnswerDelta& d : poll(std::chrono::milliseconds(100))) {
+      whole.reasoning += d.reasoning;
+      whole.content += d.content;
+    }
+    if (!done) {
+      if (sink.is_writable && !sink.is_writable()) return false;
+      if (Clock::now() - last_write > std::chrono::milliseconds(250)) {
+        if (!sink.write("\n", 1)) return false;
+        last_write = Clock::now();
+      }
+      return true;
+    }
+    // The status line is out already: a generation failure (not expected:
+    // inputs are checked at submit) is reported in the body.
+    const std::string body = stream->finish_reason() == FinishReason::Error
+                                 ? api_error_json(ApiError(500, "generation failed", "", "engine_error"))
+                                 : dump(whole_response(whole));
+    if (!sink.write(body.data(), body.size())) return false;
+    sink.done();
+    return true;
+  }
+
   json whole_response(const AnswerDelta& all) const {
     json j = envelope();
     json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
@@ -267,27 +294,23 @@ void completion_handle(const CompletionContext& ctx, const httplib::Request& htt
                                   .stop_tokens = st->req.ignore_eos ? std::vector<int32_t>{} : ctx.stop_tokens,
                                   .speculative = st->req.speculative});
 
+  // Both kinds of answer go out through a chunked content provider, so a client
+  // that hangs up is noticed at the next write (httplib gives a handler no
+  // socket) and its request cancelled: its KV blocks are free at the next step.
+  auto released = [st](bool) {
+    if (!st->done) {  // the client went away (or the server stops)
+      st->stream->cancel();
+      st->ctx.metrics.count_disconnect();
+    }
+  };
   if (st->req.stream) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-        "text/event-stream", [st](size_t, httplib::DataSink& sink) { return st->pump(sink); },
-        [st](bool) {
-          if (!st->done) {  // the client went away (or the server stops): free the request's cache now
-            st->stream->cancel();
-            st->ctx.metrics.count_disconnect();
-          }
-        });
-    return;
+        "text/event-stream", [st](size_t, httplib::DataSink& sink) { return st->pump(sink); }, released);
+  } else {
+    res.set_chunked_content_provider(
+        "application/json", [st](size_t, httplib::DataSink& sink) { return st->pump_whole(sink); }, released);
   }
-  AnswerDelta all;
-  while (!st->done) {
-    for (const AnswerDelta& d : st->poll(std::chrono::milliseconds(1000))) {
-      all.reasoning += d.reasoning;
-      all.content += d.content;
-    }
-  }
-  if (st->stream->finish_reason() == FinishReason::Error) throw ApiError(500, "generation failed", "", "engine_error");
-  res.set_content(dump(st->whole_response(all)), "application/json");
 }
 
 }  // namespace frugal

@@ -45,7 +45,7 @@ std::string ServeMetrics::render(const EngineStats& e) const {
            "# TYPE frugal_http_requests_total counter\n";
     for (const auto& [key, n] : requests_)
       out += fmt::format("frugal_http_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, n);
-    metric("frugal_client_disconnects_total", "counter", "Streams whose client went away before the end.",
+    metric("frugal_client_disconnects_total", "counter", "Answers (streaming or not) whose client went away before the end.",
            disconnects_);
   }
   metric("frugal_requests_finished_total", "counter", "Generation requests that ran to their end.",
@@ -80,9 +80,10 @@ std::string ServeMetrics::render(const EngineStats& e) const {
   metric("frugal_queue_depth", "gauge", "Requests waiting for a batch slot.", e.queued);
   metric("frugal_running_requests", "gauge", "Requests in the running batch.", e.running);
   metric("frugal_batch_size", "gauge", "Sequences in the last forward pass.", e.last_batch);
-  metric("frugal_kv_caches_busy", "gauge", "Latent KV caches held by running requests.", e.caches_busy);
-  metric("frugal_kv_caches_allocated", "gauge", "Latent KV caches allocated (busy + prefix cache).",
-         e.caches_allocated);
+  metric("frugal_kv_caches_busy", "gauge", "Requests holding KV blocks (page tables in use).", e.caches_busy);
+  metric("frugal_kv_blocks_total", "gauge", "Blocks of the paged latent KV pool.", e.kv_blocks_total);
+  metric("frugal_kv_blocks_used", "gauge", "KV blocks referenced by running requests.", e.kv_blocks_used);
+  metric("frugal_kv_blocks_cached", "gauge", "KV blocks kept only as prefix cache (evictable).", e.kv_blocks_cached);
   ttft_.render(out, "frugal_time_to_first_token_seconds", "Time from request arrival to the first generated token.");
   latency_.render(out, "frugal_request_duration_seconds", "Time from request arrival to the last byte.");
   return out;

@@ -406,8 +406,39 @@ TEST(ServeHttp, ClientDisconnectMidStreamFreesTheCache) {
   }  // hang up after the first tokens
   EXPECT_TRUE(wait_for([&] { return metric("frugal_requests_cancelled_total") == cancelled0 + 1; }))
       << "the request was not cancelled";
-  EXPECT_TRUE(wait_for([&] { return metric("frugal_kv_caches_busy") == 0 && metric("frugal_running_requests") == 0; }));
+  EXPECT_TRUE(wait_for([&] {
+    return metric("frugal_kv_caches_busy") == 0 && metric("frugal_kv_blocks_used") == 0 &&
+           metric("frugal_running_requests") == 0;
+  }));
   EXPECT_GE(metric("frugal_client_disconnects_total"), 1);
+}
+
+// A client waiting for a whole (non-streaming) answer that hangs up cancels it
+// too: the server writes whitespace before the JSON while it waits, and the
+// write that fails cancels the request and frees its KV blocks.
+TEST(ServeHttp, ClientDisconnectBeforeAWholeAnswerFreesTheCache) {
+  const double cancelled0 = metric("frugal_requests_cancelled_total");
+  const double disconnects0 = metric("frugal_client_disconnects_total");
+  {
+    json body = json::parse(long_stream_body(1000));
+    body["stream"] = false;
+    RawStream s(suite().server->port(), "/v1/chat/completions", body.dump());
+    ASSERT_TRUE(wait_for([&] { return metric("frugal_running_requests") == 1; }));
+    EXPECT_GT(metric("frugal_kv_blocks_used"), 0);
+  }  // hang up while it generates
+  EXPECT_TRUE(wait_for([&] { return metric("frugal_requests_cancelled_total") == cancelled0 + 1; }))
+      << "the request was not cancelled";
+  EXPECT_TRUE(wait_for([&] { return metric("frugal_kv_blocks_used") == 0 && metric("frugal_running_requests") == 0; }));
+  EXPECT_EQ(metric("frugal_client_disconnects_total"), disconnects0 + 1);
+  // A client that stays gets the whole answer as one JSON value.
+  json body = json::parse(long_stream_body(5));
+  body["stream"] = false;
+  RawStream s(suite().server->port(), "/v1/chat/completions", body.dump());
+  const std::string got = s.read_all();
+  const size_t start = got.find("\r\n\r\n");
+  ASSERT_NE(start, std::string::npos) << got;
+  EXPECT_NE(got.find("Transfer-Encoding: chunked"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"finish_reason\":\"length\""), std::string::npos) << got;
 }
 
 TEST(ServeHttp, FullQueueGets429WithRetryAfter) {
