@@ -127,7 +127,11 @@ Command train_command(CLI::App& app) {
   s->add_option("--tokenizer", a->tokenizer, "Folder with tokenizer.json (+ tokenizer_config.json); default: --init");
   s->add_option("--chat-format", a->chat_format, "Chat format for \"messages\" data (default: from the tokenizer's template)");
   s->add_option("--init-std", a->init_std, "Standard deviation of the random init");
-  s->add_flag("--fp8", a->fp8, "Emulate DeepSeek-V3's FP8 (E4M3, fine-grained scales) in every Linear's GEMMs");
+  s->add_flag("--fp8", a->fp8,
+              "Emulate DeepSeek-V3's FP8 training: E4M3 GEMMs with fine-grained scales in every Linear, and its "
+              "low-precision activation storage (E5M6 o_proj input, FP8 MoE SwiGLU inputs)");
+  s->add_flag("--fp8-gemm-only", a->fp8_gemm_only,
+              "FP8 GEMMs only, every activation cached for the backward in fp32 (ablation of --fp8's storage part)");
   // Data
   s->add_option("--data", a->data, "Training data: text files, or .jsonl with \"text\" or chat \"messages\" (repeatable)");
   s->add_option("--seq-len", a->seq_len, "Tokens per packed row")->check(CLI::PositiveNumber);

@@ -37,6 +37,11 @@ void causal_blocks(int64_t T, const Fn& fn) {
   for (int64_t t0 = 0; t0 < T; t0 += kQueryBlock) fn(t0, std::min(T, t0 + kQueryBlock));
 }
 
+// o_proj's input: power-of-2 scales in V3's storage recipe (Sec. 3.3.3).
+Fp8LinearScales o_proj_scales(GemmPrecision p) {
+  return {.x = fp8_storage(p) ? Fp8Scale::Pow2 : Fp8Scale::Amax};
+}
+
 }  // namespace
 
 template <typename S>
@@ -114,7 +119,12 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
     }
   });
   // y = o_proj(concat_h O_h)                                              [N, d]
-  linear_fwd(p, &pool, y, a.attn.data(), w.o_proj.w, N, D.H * D.dv, D.d);
+  linear_fwd(p, &pool, y, a.attn.data(), w.o_proj.w, N, D.H * D.dv, D.d, o_proj_scales(p));
+  // V3 caches this activation for the backward (o_proj's weight gradient and the
+  // attention backward) in E5M6, 1x128 tiles with power-of-2 scales (Sec. 3.3.3).
+  if (fp8_storage(p))
+    fp8_store(pool, a.attn.data(), N, D.H * D.dv, {.tile = kFp8ActivationTile, .format = Fp8Format::E5M6,
+                                                   .scale = Fp8Scale::Pow2});
 }
 
 template <typename S>
@@ -126,7 +136,10 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   const S scale = S(sh.cfg.softmax_scale());
 
   std::vector<S> dattn(size_t(N * D.H * D.dv), S(0));
-  linear_bwd(p, &pool, dattn.data(), w.o_proj.g, dy, a.attn.data(), w.o_proj.w, N, D.H * D.dv, D.d);
+  linear_bwd(p, &pool, dattn.data(), w.o_proj.g, dy, a.attn.data(), w.o_proj.w, N, D.H * D.dv, D.d, o_proj_scales(p));
+  // Under V3's storage the softmax backward's row sums come from the cached
+  // (E5M6) O as FlashAttention computes them, sum_j P dP = dO . O; otherwise from P.
+  const bool sum_from_o = fp8_storage(p);
 
   // Attention core, per (row, head). k_pe is shared by the heads: each head
   // writes its part of dk_pe apart, summed below (no race).
@@ -152,11 +165,15 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
         gemm<S>(nullptr, true, false, t1, D.dv, t1 - t0, P + t0 * D.T, D.T, dO + t0 * ldo, ldo, S(1), dV, ldv);
       });
       // Softmax backward: dS = P (dP - sum_j P dP) * scale
+      const S* O = a.attn.data() + b * D.T * ldo + h * D.dv;
       for (int64_t t = 0; t < D.T; ++t) {
         const S* pr = P + t * D.T;
         S* dr = dS.data() + t * D.T;
         S s = 0;
-        for (int64_t j = 0; j <= t; ++j) s += pr[j] * dr[j];
+        if (sum_from_o)
+          for (int64_t c = 0; c < D.dv; ++c) s += dO[t * ldo + c] * O[t * ldo + c];
+        else
+          for (int64_t j = 0; j <= t; ++j) s += pr[j] * dr[j];
         for (int64_t j = 0; j <= t; ++j) dr[j] = pr[j] * (dr[j] - s) * scale;
         std::fill(dr + t + 1, dr + D.T, S(0));
       }

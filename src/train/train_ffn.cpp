@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
 #include "model/router.h"
 
 namespace frugal::train {
@@ -17,26 +18,43 @@ S dot(const S* a, const S* b, int64_t n) {
   return s;
 }
 
+// V3's storage recipe (Sec. 3.3.3) for the experts of an MoE layer: every
+// expert caches its SwiGLU inputs in FP8; the routed ones also receive their
+// input and output gradient through FP8 dispatch with power-of-2 scales.
+MlpFp8Storage shared_storage(GemmPrecision p) { return {.swiglu_inputs_fp8 = fp8_storage(p)}; }
+MlpFp8Storage routed_storage(GemmPrecision p) {
+  const Fp8Scale s = fp8_storage(p) ? Fp8Scale::Pow2 : Fp8Scale::Amax;
+  return {.swiglu_inputs_fp8 = fp8_storage(p), .input = s, .output_grad = s};
+}
+
 }  // namespace
 
 template <typename S>
-void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, int64_t n, S* y, MlpActs<S>& a) {
+void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, int64_t n, S* y, MlpActs<S>& a,
+             const MlpFp8Storage& st) {
   const int64_t d = w.gate_proj.in, I = w.gate_proj.out;
-  linear_fwd(p, pool, sized(a.g, n * I).data(), x, w.gate_proj.w, n, d, I);  // [n, I]
-  linear_fwd(p, pool, sized(a.u, n * I).data(), x, w.up_proj.w, n, d, I);    // [n, I]
+  linear_fwd(p, pool, sized(a.g, n * I).data(), x, w.gate_proj.w, n, d, I, {.x = st.input});  // [n, I]
+  linear_fwd(p, pool, sized(a.u, n * I).data(), x, w.up_proj.w, n, d, I, {.x = st.input});    // [n, I]
   swiglu_fwd(sized(a.a, n * I).data(), a.g.data(), a.u.data(), n * I, pool);
   linear_fwd(p, pool, y, a.a.data(), w.down_proj.w, n, I, d);  // [n, d]
+  if (st.swiglu_inputs_fp8 && n > 0) {  // what the backward will see of gate(x), up(x)
+    FRUGAL_CHECK(pool, "FP8 storage needs a pool");
+    fp8_store(*pool, a.g.data(), n, I, {.tile = kFp8ActivationTile});
+    fp8_store(*pool, a.u.data(), n, I, {.tile = kFp8ActivationTile});
+  }
 }
 
 template <typename S>
 void mlp_bwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, const S* dy, int64_t n, S* dx,
-             MlpActs<S>& a) {
+             MlpActs<S>& a, const MlpFp8Storage& st) {
   const int64_t d = w.gate_proj.in, I = w.gate_proj.out;
   std::vector<S> da(size_t(n * I), S(0)), dg(size_t(n * I)), du(size_t(n * I));
-  linear_bwd(p, pool, da.data(), w.down_proj.g, dy, a.a.data(), w.down_proj.w, n, I, d);
+  // Recomputed from the cached FP8 inputs: down's weight gradient sees silu(Q(g)) Q(u).
+  if (st.swiglu_inputs_fp8) swiglu_fwd(a.a.data(), a.g.data(), a.u.data(), n * I, pool);
+  linear_bwd(p, pool, da.data(), w.down_proj.g, dy, a.a.data(), w.down_proj.w, n, I, d, {.dy = st.output_grad});
   swiglu_bwd(dg.data(), du.data(), da.data(), a.g.data(), a.u.data(), n * I, pool);
-  linear_bwd(p, pool, dx, w.gate_proj.g, dg.data(), x, w.gate_proj.w, n, d, I);
-  linear_bwd(p, pool, dx, w.up_proj.g, du.data(), x, w.up_proj.w, n, d, I);
+  linear_bwd(p, pool, dx, w.gate_proj.g, dg.data(), x, w.gate_proj.w, n, d, I, {.x = st.input});
+  linear_bwd(p, pool, dx, w.up_proj.g, du.data(), x, w.up_proj.w, n, d, I, {.x = st.input});
 }
 
 template <typename S>
@@ -127,10 +145,13 @@ void moe_fwd(const MoeShape& sh, const TLayer<S>& w, const S* x, S* y, MoeActs<S
   a.ex.resize(size_t(E));
   for (int64_t e = 0; e < E; ++e) {
     const int64_t s0 = a.slot_begin[size_t(e)], n = a.slot_begin[size_t(e + 1)] - s0;
-    if (n > 0) mlp_fwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, n, a.ye.data() + s0 * d, a.ex[size_t(e)]);
+    if (n > 0)
+      mlp_fwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, n, a.ye.data() + s0 * d, a.ex[size_t(e)],
+              routed_storage(p));
   }
   const bool shared = bool(w.shared_experts.gate_proj);
-  if (shared) mlp_fwd(p, &pool, w.shared_experts, x, N, sized(a.shared_y, N * d).data(), a.shared);  // unweighted
+  if (shared)  // unweighted
+    mlp_fwd(p, &pool, w.shared_experts, x, N, sized(a.shared_y, N * d).data(), a.shared, shared_storage(p));
   // y = sum_k w_k ye_k (+ shared), token by token (a token's k slots are in different places)
   for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
     for (int64_t n = n0; n < n1; ++n) {
@@ -156,7 +177,7 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
   const int64_t N = sh.B * sh.T, d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   const bool sigmoid = c.scoring_func == ScoringFunc::Sigmoid, normalize = sigmoid || c.norm_topk_prob;
 
-  if (w.shared_experts.gate_proj) mlp_bwd(p, &pool, w.shared_experts, x, dy, N, dx, a.shared);
+  if (w.shared_experts.gate_proj) mlp_bwd(p, &pool, w.shared_experts, x, dy, N, dx, a.shared, shared_storage(p));
 
   // Routed experts, one at a time over their tokens; gw: dL / d(gating weight).
   std::vector<S> gw(size_t(N * K)), dye, dxe;
@@ -174,7 +195,8 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
         for (int64_t j = 0; j < d; ++j) dye[size_t(i * d + j)] = wk * dyr[j];
       }
     });
-    mlp_bwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, dye.data(), n, dxe.data(), a.ex[size_t(e)]);
+    mlp_bwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, dye.data(), n, dxe.data(), a.ex[size_t(e)],
+            routed_storage(p));
     // An expert sees a token at most once (top-k picks distinct experts): no race.
     for_range(&pool, n, 64, [&](int64_t i0, int64_t i1, int) {
       for (int64_t i = i0; i < i1; ++i) {
@@ -239,8 +261,10 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
 }
 
 #define FRUGAL_TRAIN_FFN(S)                                                                                           \
-  template void mlp_fwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, int64_t, S*, MlpActs<S>&);           \
-  template void mlp_bwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, const S*, int64_t, S*, MlpActs<S>&); \
+  template void mlp_fwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, int64_t, S*, MlpActs<S>&,           \
+                           const MlpFp8Storage&);                                                                   \
+  template void mlp_bwd<S>(GemmPrecision, ThreadPool*, const TMlp<S>&, const S*, const S*, int64_t, S*, MlpActs<S>&, \
+                           const MlpFp8Storage&);                                                                   \
   template void moe_fwd<S>(const MoeShape&, const TLayer<S>&, const S*, S*, MoeActs<S>&, ThreadPool&);                \
   template void moe_bwd<S>(const MoeShape&, const TLayer<S>&, const S*, const S*, S*, double, MoeActs<S>&, ThreadPool&);
 FRUGAL_TRAIN_FFN(float)

@@ -19,13 +19,26 @@ struct MlpActs {
   std::vector<S> g, u, a;  // [n, I]: gate(x), up(x), silu(g) * u
 };
 
+// V3's low-precision storage for an MLP of an MoE layer (report Sec. 3.3.3);
+// the default ({}) everywhere else and whenever the precision is not FP8.
+struct MlpFp8Storage {
+  // gate(x) and up(x) cached in E4M3 (1x128 tiles) and the SwiGLU recomputed
+  // from them in the backward ("inputs of the SwiGLU operator in MoE").
+  bool swiglu_inputs_fp8 = false;
+  // Scale rule of x (the input of gate / up) and of dy (the gradient of down's
+  // output): power-of-2 for the routed experts, whose inputs and output
+  // gradients V3 dispatches in FP8 with round scales.
+  Fp8Scale input = Fp8Scale::Amax, output_grad = Fp8Scale::Amax;
+};
+
 // y [n, d] = down(silu(gate(x)) * up(x))
 template <typename S>
-void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, int64_t n, S* y, MlpActs<S>& a);
+void mlp_fwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, int64_t n, S* y, MlpActs<S>& a,
+             const MlpFp8Storage& st = {});
 // dx [n, d] +=, weight gradients +=
 template <typename S>
 void mlp_bwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, const S* dy, int64_t n, S* dx,
-             MlpActs<S>& a);
+             MlpActs<S>& a, const MlpFp8Storage& st = {});
 
 template <typename S>
 struct MoeActs {

@@ -23,8 +23,9 @@ void check_trainable(const ModelConfig& c, const TrainModelOptions& opt) {
 }  // namespace
 
 TrainModel::TrainModel(const ModelConfig& cfg, const TrainModelOptions& opt)
-    : core_(std::make_unique<train::TrainCore<float>>(cfg, opt.fp8 ? train::GemmPrecision::FP8
-                                                                    : train::GemmPrecision::F32)) {
+    : core_(std::make_unique<train::TrainCore<float>>(
+          cfg, !opt.fp8 ? train::GemmPrecision::F32
+                        : opt.fp8_gemm_only ? train::GemmPrecision::FP8GemmOnly : train::GemmPrecision::FP8)) {
   train::param_init(core_->layout, core_->values.data(), opt.seed, opt.init_std);
   for (const train::ParamSlot& s : core_->layout.slots) {
     params_.push_back(ParamTensor{.name = s.name,

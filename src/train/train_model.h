@@ -17,6 +17,8 @@ struct TrainModelOptions {
   uint64_t seed = 0;
   float init_std = 0.02f;  // normal(0, init_std) for every matrix
   bool fp8 = false;        // V3's FP8 GEMMs for every Linear (router, head, embedding, norms, attention core stay fp32)
+                           // and its low-precision activation storage (train_ops.h GemmPrecision::FP8)
+  bool fp8_gemm_only = false;  // with fp8: the GEMMs alone, cached activations fp32 (ablation)
 };
 
 class TrainModel : public Trainable {

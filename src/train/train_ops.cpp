@@ -72,16 +72,16 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t M, int64_t Nc, int64_t K, 
 // instantiation exists for finite differences of the exact math.
 template <typename S>
 bool use_fp8(GemmPrecision p, ThreadPool* pool) {
-  if (p != GemmPrecision::FP8) return false;
+  if (!is_fp8(p)) return false;
   FRUGAL_CHECK((std::is_same_v<S, float>) && pool, "FP8 GEMMs need float and a pool");
   return true;
 }
 
 template <typename S>
 void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W, int64_t N, int64_t in,
-                int64_t out) {
+                int64_t out, Fp8LinearScales sc) {
   if constexpr (std::is_same_v<S, float>) {
-    if (use_fp8<S>(p, pool)) return fp8_linear_fwd(Y, X, W, N, in, out, *pool);
+    if (use_fp8<S>(p, pool)) return fp8_linear_fwd(Y, X, W, N, in, out, *pool, sc);
   }
   FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   gemm<S>(pool, false, true, N, out, in, X, in, W, in, S(0), Y, out);  // Y = X W^T
@@ -89,17 +89,26 @@ void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W,
 
 template <typename S>
 void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, const S* X, const S* W, int64_t N,
-                int64_t in, int64_t out) {
+                int64_t in, int64_t out, Fp8LinearScales sc) {
   if constexpr (std::is_same_v<S, float>) {
     if (use_fp8<S>(p, pool)) {
-      if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, *pool);
-      fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, *pool);
+      if (dX) fp8_linear_bwd_input(dX, dY, W, N, in, out, GemmOut::Accumulate, *pool, sc);
+      fp8_linear_bwd_weight(dW, dY, X, N, in, out, GemmOut::Accumulate, *pool, sc);
       return;
     }
   }
   FRUGAL_CHECK(p == GemmPrecision::F32, "FP8 GEMMs need float");
   if (dX) gemm<S>(pool, false, false, N, in, out, dY, out, W, in, S(1), dX, in);  // dX += dY W
   gemm<S>(pool, true, false, out, in, N, dY, out, X, in, S(1), dW, in);           // dW += dY^T X
+}
+
+template <typename S>
+void fp8_store(ThreadPool& pool, S* x, int64_t M, int64_t K, const Fp8Quant& q) {
+  if constexpr (std::is_same_v<S, float>) {
+    fp8_fake_quant(x, M, K, q, x, nullptr, pool);
+  } else {
+    FRUGAL_CHECK(false, "FP8 storage needs float");
+  }
 }
 
 template <typename S>
@@ -183,9 +192,11 @@ void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n, Th
 #define FRUGAL_TRAIN_OPS(S)                                                                                      \
   template void gemm<S>(ThreadPool*, bool, bool, int64_t, int64_t, int64_t, const S*, int64_t, const S*, int64_t, \
                         S, S*, int64_t);                                                                          \
-  template void linear_fwd<S>(GemmPrecision, ThreadPool*, S*, const S*, const S*, int64_t, int64_t, int64_t);    \
+  template void linear_fwd<S>(GemmPrecision, ThreadPool*, S*, const S*, const S*, int64_t, int64_t, int64_t,    \
+                              Fp8LinearScales);                                                                   \
   template void linear_bwd<S>(GemmPrecision, ThreadPool*, S*, S*, const S*, const S*, const S*, int64_t, int64_t, \
-                              int64_t);                                                                           \
+                              int64_t, Fp8LinearScales);                                                          \
+  template void fp8_store<S>(ThreadPool&, S*, int64_t, int64_t, const Fp8Quant&);                                 \
   template void rmsnorm_fwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, int64_t, double,           \
                                ThreadPool*);                                                                      \
   template void rmsnorm_bwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, const S*, const S*, int64_t, \

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/fp8_linear.h"
 
 namespace frugal::train {
 
@@ -27,8 +28,17 @@ std::vector<T>& sized(std::vector<T>& v, int64_t n) {
 // How the three GEMMs of a Linear are computed (V3 report Sec. 3.3).
 enum class GemmPrecision {
   F32,  // plain fp32 (double in the FD instantiation)
-  FP8,  // V3's fine-grained E4M3 emulation (kernels/fp8_linear.h); float only
+  // V3's recipe: the GEMMs in fine-grained E4M3 (kernels/fp8_linear.h, Sec.
+  // 3.3.2) and its low-precision activation storage (Sec. 3.3.3): the o_proj
+  // input cached in E5M6 with power-of-2 scales, the MoE experts' SwiGLU inputs
+  // cached in E4M3 (the SwiGLU recomputed in the backward), power-of-2 scales on
+  // the routed experts' dispatched input and output gradient. float only.
+  FP8,
+  FP8GemmOnly,  // the FP8 GEMMs alone, every cached activation fp32 (ablation)
 };
+inline bool is_fp8(GemmPrecision p) { return p != GemmPrecision::F32; }
+// V3's low-precision storage (Sec. 3.3.3) on top of the FP8 GEMMs.
+inline bool fp8_storage(GemmPrecision p) { return p == GemmPrecision::FP8; }
 
 // C[M, Nc] = op(A) op(B) + beta C, op = transpose when ta / tb. Split over the
 // M rows of C on `pool` (nullptr: the calling thread only).
@@ -36,14 +46,20 @@ template <typename S>
 void gemm(ThreadPool* pool, bool ta, bool tb, int64_t M, int64_t Nc, int64_t K, const S* A, int64_t lda, const S* B,
           int64_t ldb, S beta, S* C, int64_t ldc);
 
-// A Linear without bias: Y [N, out] = X [N, in] W^T, W [out, in].
+// A Linear without bias: Y [N, out] = X [N, in] W^T, W [out, in]. `sc`: the
+// FP8 scale rules of X and dY (ignored in F32).
 template <typename S>
 void linear_fwd(GemmPrecision p, ThreadPool* pool, S* Y, const S* X, const S* W, int64_t N, int64_t in,
-                int64_t out);
+                int64_t out, Fp8LinearScales sc = {});
 // dX [N, in] += dY W (skipped when dX is null);  dW [out, in] += dY^T X.
 template <typename S>
 void linear_bwd(GemmPrecision p, ThreadPool* pool, S* dX, S* dW, const S* dY, const S* X, const S* W, int64_t N,
-                int64_t in, int64_t out);
+                int64_t in, int64_t out, Fp8LinearScales sc = {});
+
+// x [M, K] replaced in place by its fake quantization (kernels/fp8_quant.h):
+// what V3 caches for the backward (Sec. 3.3.3). float only.
+template <typename S>
+void fp8_store(ThreadPool& pool, S* x, int64_t M, int64_t K, const Fp8Quant& q);
 
 // y = x / sqrt(mean(x^2) + eps) * w per row; rstd[n] = 1 / sqrt(mean(x^2) + eps).
 // Rows are split over `pool` when given.

@@ -77,7 +77,8 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
                                {"beta1", a.beta1}, {"beta2", a.beta2}, {"clip", a.clip}, {"mtp_lambda", a.mtp_lambda},
                                {"balance_alpha", a.balance_alpha}, {"z_loss", a.z_loss}, {"bias_gamma", a.bias_gamma},
                                {"bias_gamma_zero_from", a.bias_gamma_zero_from}, {"bias_zero_mean", a.bias_zero_mean},
-                               {"bias_accumulate", a.bias_accumulate}, {"fp8", a.fp8}, {"init_std", a.init_std},
+                               {"bias_accumulate", a.bias_accumulate}, {"fp8", a.fp8}, {"fp8_gemm_only", a.fp8_gemm_only},
+                               {"init_std", a.init_std},
                                {"seed", a.seed}, {"tokenizer", a.tokenizer}, {"init", a.init}, {"resume", a.resume}}}};
   const ModelConfig cfg = resolve_model_config(a, tok, record);
 
@@ -93,7 +94,8 @@ void train_run(TrainRunSettings a, const TrainableFactory& factory, const json& 
                (long long)a.seq_len, (long long)data.validation_documents());
 
   const std::unique_ptr<Trainable> model = factory(
-      cfg, {.seed = a.seed, .init_std = float(a.init_std), .fp8 = a.fp8, .seq_len = a.seq_len, .batch_rows = a.batch});
+      cfg, {.seed = a.seed, .init_std = float(a.init_std), .fp8 = a.fp8 || a.fp8_gemm_only,
+                 .fp8_gemm_only = a.fp8_gemm_only, .seq_len = a.seq_len, .batch_rows = a.batch});
   if (!a.init.empty() && resume_ckpt.empty()) model_dir_load_params(model->params(), a.init);
 
   const int64_t warmup = a.warmup, constant = a.constant;

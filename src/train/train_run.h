@@ -21,7 +21,7 @@ struct TrainRunSettings {
   // Model
   std::string like = "tiny", set, init, tokenizer, chat_format;
   double init_std = 0.02;
-  bool fp8 = false;
+  bool fp8 = false, fp8_gemm_only = false;
   // Data
   std::vector<std::string> data;
   int64_t seq_len = 256;

@@ -7,7 +7,7 @@ namespace frugal {
 
 std::unique_ptr<Trainable> trainable_create(const ModelConfig& cfg, const TrainableOptions& opt) {
   // seq_len / batch_rows are hints for preallocation; activations are sized on the first batch.
-  return train_model_create(cfg, {.seed = opt.seed, .init_std = opt.init_std, .fp8 = opt.fp8});
+  return train_model_create(cfg, {.seed = opt.seed, .init_std = opt.init_std, .fp8 = opt.fp8, .fp8_gemm_only = opt.fp8_gemm_only});
 }
 
 }  // namespace frugal

@@ -11,9 +11,12 @@
 #include "core/dtype.h"
 #include "kernels/fp8_linear.h"
 #include "kernels/fp8_quant.h"
+#include "fp8_naive.h"
 
 namespace frugal {
 namespace {
+
+using namespace fp8_naive;
 
 // Nearest E4M3 value by exhaustive search; ties to the even code (even mantissa);
 // beyond 448 saturates.
@@ -61,32 +64,6 @@ TEST(Fp8Round, MatchesBruteForceAndTheDtypeConversion) {
   EXPECT_EQ(fp8_e4m3_round(-1e9f), -448.0f);
   EXPECT_EQ(fp8_e4m3_round(0x1.4p-9f), 0x1p-9f);  // subnormal tie 1.25 * 2^-9 -> 1 * 2^-9
   EXPECT_EQ(fp8_e4m3_round(0x1.8p-9f), 0x1p-8f);  // tie 1.5 * 2^-9 -> even 2 * 2^-9
-}
-
-// The naive fake quantization: each element finds its tile and that tile's amax.
-std::vector<float> naive_fake_quant(const std::vector<float>& x, int64_t M, int64_t K, Fp8Tile tile,
-                                    std::vector<float>* scales = nullptr) {
-  std::vector<float> out(x.size());
-  for (int64_t r = 0; r < M; ++r)
-    for (int64_t c = 0; c < K; ++c) {
-      const int64_t r0 = r / tile.rows * tile.rows, c0 = c / tile.cols * tile.cols;
-      float amax = 0;
-      for (int64_t i = r0; i < std::min(M, r0 + tile.rows); ++i)
-        for (int64_t j = c0; j < std::min(K, c0 + tile.cols); ++j) amax = std::max(amax, std::fabs(x[size_t(i * K + j)]));
-      const float s = amax == 0 ? 1.0f : 448.0f / amax;
-      out[size_t(r * K + c)] = brute_e4m3(x[size_t(r * K + c)] * s) / s;
-      if (scales && r == r0 && c == c0) scales->push_back(s);
-    }
-  return out;
-}
-
-std::vector<float> random_matrix(int64_t M, int64_t K, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd;
-  std::uniform_real_distribution<float> mag(-6, 3);
-  std::vector<float> x(size_t(M * K));
-  for (float& v : x) v = nd(rng) * std::pow(10.0f, mag(rng));  // wide dynamic range
-  return x;
 }
 
 TEST(Fp8FakeQuant, EqualsNaiveLoopForEveryTilingWithEdgeTiles) {
@@ -140,22 +117,6 @@ TEST(Fp8FakeQuant, ZeroTileSaturationAndErrorBound) {
     }
     EXPECT_NEAR(qmax, 448.0f, 448.0f * 1e-6f);  // the tile's amax lands on E4M3's largest value
   }
-}
-
-// C[m, n] = sum_k A[m, k] B[n, k] in double.
-std::vector<double> naive_abt(const std::vector<float>& A, const std::vector<float>& B, int64_t M, int64_t N, int64_t K) {
-  std::vector<double> C(size_t(M * N), 0.0);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) C[size_t(m * N + n)] += double(A[size_t(m * K + k)]) * B[size_t(n * K + k)];
-  return C;
-}
-
-std::vector<float> transpose(const std::vector<float>& a, int64_t R, int64_t C) {
-  std::vector<float> t(a.size());
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t c = 0; c < C; ++c) t[size_t(c * R + r)] = a[size_t(r * C + c)];
-  return t;
 }
 
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& base,

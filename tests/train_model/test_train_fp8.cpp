@@ -44,8 +44,9 @@ TEST(TrainFp8, LossAndGradientsCloseToFp32) {
   }
   const double all = dot[0] / std::sqrt(n32[0] * n8[0]), dense = dot[1] / std::sqrt(n32[1] * n8[1]);
   std::printf("[ measured ] gradient cosine fp8 vs fp32: all %.4f, outside the routed experts %.4f\n", all, dense);
-  // Measured 0.984 / 0.985: E4M3 keeps 3 mantissa bits (~2 % rms per rounded input) and
-  // the errors of the chained GEMMs of the backward add up; the loss itself moves < 0.1 %.
+  // Measured 0.981 / 0.981 (0.984 / 0.985 with --fp8-gemm-only: the E5M6 / FP8 activation
+  // storage adds a little): E4M3 keeps 3 mantissa bits (~2 % rms per rounded input) and
+  // the errors of the chained GEMMs of the backward add up; the loss itself moves < 0.2 %.
   EXPECT_GT(all, 0.97);
   EXPECT_GT(dense, 0.97);
 }

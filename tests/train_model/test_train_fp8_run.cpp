@@ -89,7 +89,7 @@ TEST(TrainFp8Run, ShortRunTracksFp32) {
   std::printf("[ measured ] 20 AdamW steps: loss fp32 %.4f -> %.4f, fp8 %.4f -> %.4f, worst step gap %.3f %%\n",
               losses[0].front(), losses[0].back(), losses[1].front(), losses[1].back(), 100 * worst);
   EXPECT_LT(losses[0].back(), losses[0].front() - 0.5);  // it learns
-  EXPECT_LT(worst, 0.06);  // measured 4.1 %: the losses fall 10x in 20 steps, so small shifts show
+  EXPECT_LT(worst, 0.06);  // measured 4.1 % (GEMMs only), 4.7 % (with the storage): the losses fall 10x in 20 steps, so small shifts show
 }
 
 }  // namespace
