@@ -7,12 +7,13 @@
 //
 // Numerics of the fast versions: fp32 products of the exactly decoded weights,
 // summed in a different order than the reference (error <= 2^-24 (K/8 + 16)
-// sum |x w|), except Q8_0 / Q4_0 weights with T <= 16 tokens on AVX2, where x is
+// sum |x w|), except Q8_0 / Q4_0 weights with T <= 64 tokens on AVX2, where x is
 // rounded to int8 per 32 values (d = amax / 127) for integer dot products: an
 // added error <= sum over 32-blocks of (amax_block(x) / 254) sum |w|
 // (matmul_xwt_int8_avx2.cpp). A token's result never depends on the other
-// tokens of the call for T <= 4 (Q formats: T <= 16), so batched decode equals
-// single-sequence decode bit for bit.
+// tokens of the call for T <= 4, so batched decode equals single-sequence decode
+// bit for bit up to 4 sequences (Q formats: also among themselves for any T in
+// 5..64, where the int8 kernel tiles tokens; rounded differently from T <= 4).
 #pragma once
 
 #include <cstdint>

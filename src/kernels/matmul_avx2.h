@@ -21,11 +21,18 @@ void matmul_xw(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, co
 
 // Q8_0 / Q4_0 with T <= kInt8MaxT (decode and small batches): x quantized to int8
 // per 32-block and integer dot products (matmul_xwt_int8_avx2.cpp states the
-// error). Beyond 16 tokens the fp32 tiles are faster (measured: Q4_0 [1408, 2048],
-// T = 512, one Zen 4 core: 89 vs 70 GFLOP/s; at T = 5..16 int8 is 1.3-2x faster).
+// error). Measured on one Zen 4 core (kernels_bench [2048, 10944], CPU time, a
+// loaded machine), GFLOP/s of the token-tiled int8 kernel vs the fp32 tiles:
+// T = 32: Q8_0 117 vs 63, Q4_0 190 vs 67; T = 64 the same per token. Larger T
+// (prefill) keeps the fp32 tiles, whose blocking keeps x in L2 (the int8 kernel
+// reads all of x once per 4 rows).
 // Returns false, doing nothing, where it does not apply (other dtypes, larger T,
 // block scales, x not finite).
-constexpr int64_t kInt8MaxT = 16;
+constexpr int64_t kInt8MaxT = 64;
+// From this many tokens on, the int8 kernel puts tokens in the vector lanes
+// (matmul_xwt_int8_avx2.cpp, "Token-tiled"; T = 16: Q8_0 1.7x, Q4_0 2.4x the
+// instructions-per-block kernel used below it).
+constexpr int64_t kInt8TiledMinT = 5;
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
 

@@ -1,4 +1,4 @@
-// y = x W^T for Q8_0 / Q4_0 weights and T <= 16 tokens, with integer dot products.
+// y = x W^T for Q8_0 / Q4_0 weights and T <= 64 tokens, with integer dot products.
 //
 // Decoding a 4- or 8-bit block to fp32 costs more instructions than the memory
 // system leaves time for, so instead each token's x is quantized once per call
@@ -12,8 +12,11 @@
 // Error against the exact product: only x's rounding, |x - d_x x^| <= d_x / 2, so
 // |y - y_exact| <= sum_blocks (d_x / 2) sum_k |w_k| (plus fp32 accumulation), a
 // relative error of about 1/254 of each block's largest |x| (llama.cpp makes the
-// same trade with its Q8_0 activations, but with an fp16 d_x).
+// same trade with its Q8_0 activations, but with an fp16 d_x). Up to 4 tokens the
+// kernel below (32 values of a block in a vector); from 5, the token-tiled one
+// further down (8 tokens in a vector).
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/matmul_avx2.h"
@@ -32,10 +35,11 @@ struct QuantX {
   uint8_t* aq = nullptr;  // |q| (Q8_0)
   float* d = nullptr;     // [T][nb]
   float* c = nullptr;     // [T][nb] d sum(q): Q4_0's -8, as sum (q - 8) x^ = sum q x^ - 8 sum x^
+  int32_t* s = nullptr;   // [T][nb] sum(q), the same offset in integers (the token-tiled kernel)
 };
 
 // Quantizes one token's row of K = 32 nb values; false if it holds inf or NaN.
-bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d, float* c) {
+bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d, float* c, int32_t* qsum) {
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t b = 0; b < nb; ++b) {
@@ -68,7 +72,8 @@ bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d
     __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    c[b] = db * float(_mm_cvtsi128_si32(t));  // 8 lanes of it make the - 8 d sum(q)
+    qsum[b] = _mm_cvtsi128_si32(t);
+    c[b] = db * float(qsum[b]);  // 8 lanes of it make the - 8 d sum(q)
   }
   return true;
 }
@@ -169,7 +174,8 @@ void xwt_int8_rows(const uint8_t* w, int64_t row_bytes, const QuantX& qx, const 
 
 // Tokens [t0, ...) of qx.
 QuantX tokens_from(const QuantX& qx, int64_t t0) {
-  return {qx.nb, qx.q + t0 * qx.nb * 32, qx.aq + t0 * qx.nb * 32, qx.d + t0 * qx.nb, qx.c + t0 * qx.nb};
+  return {qx.nb, qx.q + t0 * qx.nb * 32, qx.aq + t0 * qx.nb * 32, qx.d + t0 * qx.nb, qx.c + t0 * qx.nb,
+          qx.s + t0 * qx.nb};
 }
 
 template <class Q, int R>
@@ -209,6 +215,190 @@ void xwt_int8_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRang
   }, pool_grain(rb, T, 16));
 }
 
+// ---------------------------------------------------------------------------
+// Token-tiled (T >= kInt8TiledMinT): tokens in the lanes. The kernel above puts
+// 32 values of one block in a vector and pays, per (row, token, block), a
+// conversion and two float ops to apply d_w d_x to its 8 partial lanes. Here a
+// vector holds 8 tokens x 4 consecutive values ("a quad") of x, and the 4 weights
+// of the same quad are broadcast: maddubs + madd give 8 tokens' partial sums at
+// once, the block's integer sum stays in int32 lanes, and the scale is applied
+// once per (row, block) for 8 tokens: about 1.5x (Q8_0) to 2x (Q4_0) fewer
+// instructions per multiply-add. Each lane (token) computes
+//   y = sum over blocks, in order, of fma(float(isum_b), d_x,b * d_w,b, y)
+// so a token's result does not depend on the other tokens of the call, nor on
+// the row blocking or the threads (but is rounded differently from the kernel
+// above: batched and single decode agree bit for bit only up to 4 tokens).
+//   Q8_0: maddubs(|x^|, sign(w, x^)) (pairs <= 2 * 127 * 127 < 2^15), madd to int32
+//         per quad.
+//   Q4_0: maddubs(q, x^) with the nibbles q in [0, 15] unsigned as stored; int16
+//         lanes add up 8 quads (16 products <= 15 * 127 each: < 2^15), then -8
+//         sum(x^) in integers.
+
+constexpr int64_t kTile = 8;  // tokens per tile (the int32 lanes of a vector)
+
+// x^ of one tile of 8 tokens: for block b, quad j: 8 tokens x 4 bytes.
+struct QuantXTile {
+  const int8_t* q;     // [nb][8 quads][8 tokens][4]
+  const uint8_t* aq;   // |q|, same layout (Q8_0)
+  const float* d;      // [nb][8 tokens]
+  const int32_t* s8;   // [nb][8 tokens]  8 sum(q) (Q4_0)
+};
+
+// The tiles of all T tokens (padded with zero tokens to whole tiles).
+struct QuantXTiles {
+  int64_t nb = 0, tiles = 0;
+  std::vector<int8_t> q;
+  std::vector<uint8_t> aq;
+  std::vector<float> d;
+  std::vector<int32_t> s8;
+  QuantXTile tile(int64_t j) const {
+    return {q.data() + j * nb * 256, aq.data() + j * nb * 256, d.data() + j * nb * kTile, s8.data() + j * nb * kTile};
+  }
+};
+
+// From the row-major quantized x (tokens_from layout) to the tiles.
+void tiles_from(const QuantX& qx, int64_t T, QuantXTiles& xt) {
+  const int64_t nb = qx.nb, tiles = (T + kTile - 1) / kTile;
+  xt.nb = nb;
+  xt.tiles = tiles;
+  xt.q.assign(size_t(tiles * nb * 256), 0);
+  xt.aq.assign(xt.q.size(), 0);
+  xt.d.assign(size_t(tiles * nb * kTile), 0.0f);
+  xt.s8.assign(xt.d.size(), 0);
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t j = t / kTile, i = t % kTile;
+    const int32_t* q4 = reinterpret_cast<const int32_t*>(qx.q + t * nb * 32);
+    const int32_t* a4 = reinterpret_cast<const int32_t*>(qx.aq + t * nb * 32);
+    int32_t* tq = reinterpret_cast<int32_t*>(xt.q.data() + j * nb * 256);
+    int32_t* ta = reinterpret_cast<int32_t*>(xt.aq.data() + j * nb * 256);
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t u = 0; u < 8; ++u) {  // quad u of block b: 4 bytes
+        std::memcpy(tq + (b * 8 + u) * kTile + i, q4 + b * 8 + u, 4);
+        std::memcpy(ta + (b * 8 + u) * kTile + i, a4 + b * 8 + u, 4);
+      }
+      xt.d[size_t((j * nb + b) * kTile + i)] = qx.d[t * nb + b];
+      xt.s8[size_t((j * nb + b) * kTile + i)] = 8 * qx.s[t * nb + b];
+    }
+  }
+}
+
+inline int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The dword `I` of each 128-bit half, in every lane of that half.
+template <int I>
+inline __m256i dword(__m256i v) {
+  return _mm256_shuffle_epi32(v, I * 0x55);
+}
+
+// The integer dot products of R rows' block b with the tile's 8 tokens.
+template <int R>
+inline void block_sums_q8(const uint8_t* w, int64_t row_bytes, int64_t b, const QuantXTile& x, __m256i* isum) {
+  const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) isum[r] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int u = 0; u < 8; ++u) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + (b * 8 + u) * 32));
+    const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.aq + (b * 8 + u) * 32));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256i wv = _mm256_set1_epi32(load_i32(w + r * row_bytes + b * kQ8_0Bytes + 2 + 4 * u));
+      const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(wv, xv));
+      isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, ones));
+    }
+  }
+}
+
+template <int R>
+inline void block_sums_q4(const uint8_t* w, int64_t row_bytes, int64_t b, const QuantXTile& x, __m256i* isum) {
+  const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(15);
+  const __m256i* xq = reinterpret_cast<const __m256i*>(x.q + b * 8 * 32);
+  const __m256i s8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.s8 + b * kTile));
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    // The 16 stored bytes in both halves: low nibbles = values 0..15 (quads 0..3),
+    // high nibbles = values 16..31 (quads 4..7).
+    const __m256i v = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + r * row_bytes + b * kQ4_0Bytes + 2)));
+    const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    __m256i a = _mm256_maddubs_epi16(dword<0>(lo), _mm256_loadu_si256(xq + 0));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<1>(lo), _mm256_loadu_si256(xq + 1)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<2>(lo), _mm256_loadu_si256(xq + 2)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<3>(lo), _mm256_loadu_si256(xq + 3)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<0>(hi), _mm256_loadu_si256(xq + 4)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<1>(hi), _mm256_loadu_si256(xq + 5)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<2>(hi), _mm256_loadu_si256(xq + 6)));
+    a = _mm256_add_epi16(a, _mm256_maddubs_epi16(dword<3>(hi), _mm256_loadu_si256(xq + 7)));
+    isum[r] = _mm256_sub_epi32(_mm256_madd_epi16(a, ones), s8);  // sum (q - 8) x^
+  }
+}
+
+// R rows from `w` (row-major, row_bytes apart) x one tile: out[r][8 tokens].
+template <bool kQ8, int R>
+void xwt_int8_tile_rows(const uint8_t* w, int64_t row_bytes, int64_t nb, const QuantXTile& x, const float* f16,
+                        float* out) {
+  constexpr int64_t kBytes = kQ8 ? kQ8_0Bytes : kQ4_0Bytes;
+  __m256 acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i isum[R];
+    if constexpr (kQ8) block_sums_q8<R>(w, row_bytes, b, x, isum);
+    else block_sums_q4<R>(w, row_bytes, b, x, isum);
+    const __m256 dx = _mm256_loadu_ps(x.d + b * kTile);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 dw = _mm256_broadcast_ss(f16 + load_u16(w + r * row_bytes + b * kBytes));
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(dx, dw), acc[r]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) _mm256_storeu_ps(out + r * kTile, acc[r]);
+}
+
+// Rows [r0, r0 + n) of W for all tiles; y[t, i] for i in [0, n).
+template <bool kQ8>
+void xwt_int8_tiled_range(const uint8_t* data, int64_t row_bytes, int64_t r0, int64_t n, int64_t T,
+                          const QuantXTiles& xt, const float* f16, float* y, int64_t ldy) {
+  constexpr int R = 4;
+  alignas(32) float out[R * kTile];
+  auto put = [&](int64_t i, int rows, int64_t t0) {
+    const int64_t nt = std::min(kTile, T - t0);
+    for (int r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < nt; ++k) y[(t0 + k) * ldy + i + r] = out[r * kTile + k];
+  };
+  int64_t i = 0;
+  for (; i + R <= n; i += R)
+    for (int64_t j = 0; j < xt.tiles; ++j) {
+      xwt_int8_tile_rows<kQ8, R>(data + (r0 + i) * row_bytes, row_bytes, xt.nb, xt.tile(j), f16, out);
+      put(i, R, j * kTile);
+    }
+  for (; i < n; ++i)
+    for (int64_t j = 0; j < xt.tiles; ++j) {
+      xwt_int8_tile_rows<kQ8, 1>(data + (r0 + i) * row_bytes, row_bytes, xt.nb, xt.tile(j), f16, out);
+      put(i, 1, j * kTile);
+    }
+}
+
+void xwt_int8_tiled_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows, const QuantX& qx,
+                        ThreadPool& pool) {
+  thread_local QuantXTiles xt;
+  tiles_from(qx, T, xt);
+  const uint8_t* data = static_cast<const uint8_t*>(W.data);
+  const int64_t rb = W.row_bytes();
+  const float* f16 = f16_table();
+  const bool q8 = W.dtype == DType::Q8_0;
+  const QuantXTiles& tiles = xt;  // the caller's, read by every thread
+  pool.parallel_for(rows.count, [&](int64_t b, int64_t e, int) {
+    if (q8) xwt_int8_tiled_range<true>(data, rb, rows.begin + b, e - b, T, tiles, f16, y + b, ldy);
+    else xwt_int8_tiled_range<false>(data, rb, rows.begin + b, e - b, T, tiles, f16, y + b, ldy);
+  }, pool_grain(rb, T, 16));
+}
+
 }  // namespace
 
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
@@ -219,15 +409,19 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
   thread_local std::vector<uint8_t> aq;
   thread_local std::vector<float> d;
   thread_local std::vector<float> c;
+  thread_local std::vector<int32_t> qs;
   q.resize(size_t(T * nb * 32));
   aq.resize(q.size());
   d.resize(size_t(T * nb));
   c.resize(d.size());
-  QuantX qx{nb, q.data(), aq.data(), d.data(), c.data()};
+  qs.resize(d.size());
+  QuantX qx{nb, q.data(), aq.data(), d.data(), c.data(), qs.data()};
   for (int64_t t = 0; t < T; ++t)
-    if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.c + t * nb))
+    if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.c + t * nb,
+                        qx.s + t * nb))
       return false;  // inf / NaN in x: the fp32 kernels propagate them exactly
-  if (W.dtype == DType::Q8_0) xwt_int8_run<IntQ8_0>(y, ldy, T, W, rows, qx, pool);
+  if (T >= kInt8TiledMinT) xwt_int8_tiled_run(y, ldy, T, W, rows, qx, pool);
+  else if (W.dtype == DType::Q8_0) xwt_int8_run<IntQ8_0>(y, ldy, T, W, rows, qx, pool);
   else xwt_int8_run<IntQ4_0>(y, ldy, T, W, rows, qx, pool);
   return true;
 }

@@ -1,6 +1,7 @@
 // Fast matmul kernels against the plain reference, over every weight dtype
 // (f32, bf16, f16, fp8 e4m3 with block scales, Q8_0, Q4_0), odd shapes, T = 0..17
-// (the register path T <= 4, the tiled path T >= 5, x W's T <= 16 / BLAS beyond),
+// and beyond (the register path T <= 4, the tiled path T >= 5, x W's T <= 16 /
+// BLAS beyond; Q8_0 / Q4_0: the int8 kernels, token-tiled from T = 5 to 64),
 // row sub-ranges, strided inputs/outputs with guard values that must stay
 // untouched, and 1..3 threads.
 //
@@ -9,7 +10,7 @@
 //    differs): |fast - ref| <= 2^-24 (K / 8 + 16) sum_k |x_k w_k|, the bound for
 //    K / 8 sequential additions per lane, the lane / chunk sums, and one
 //    rounding of x_k * scale.
-//  - Q8_0 / Q4_0 with T <= 16 on AVX2 (x quantized to int8 per 32-block): plus
+//  - Q8_0 / Q4_0 with T <= 64 on AVX2 (x quantized to int8 per 32-block): plus
 //    sum_blocks (amax_b(x) / 254) sum_{k in b} |w_k|, the largest effect of
 //    rounding x to d_x = amax / 127 steps; and a second test compares that path
 //    with an exact emulation of it (x quantized the same way, in double).
@@ -80,7 +81,10 @@ std::vector<float> random_vec(int64_t n, std::mt19937& rng) {
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
-bool int8_path(const MatrixView& W, int64_t T) { return is_block(W.dtype) && !W.scale_inv && T <= 16 && cpu_has_avx2_fma(); }
+constexpr int64_t kInt8MaxT = 64;  // matmul_avx2.h
+bool int8_path(const MatrixView& W, int64_t T) {
+  return is_block(W.dtype) && !W.scale_inv && T <= kInt8MaxT && cpu_has_avx2_fma();
+}
 
 // Allowed |fast - ref| for y[t, i] = sum_k x[t, k] W[i, k] (see the file comment).
 struct Bound {
@@ -115,6 +119,7 @@ std::vector<Case> cases() {
                                         : std::vector<int64_t>{0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 129, 600};
     for (int64_t c : cols) out.push_back({dt, 2, 5, c, 0, 5});
     for (int64_t T = 0; T <= 17; ++T) out.push_back({dt, T, 70, q ? 160 : 130, 0, 70});
+    for (int64_t T : {23, 32, 33, 64, 65}) out.push_back({dt, T, 13, q ? 96 : 130, 0, 13});
     out.push_back({dt, 3, 300, q ? 288 : 257, 0, 300});  // several 128-blocks, edge blocks on both axes
     out.push_back({dt, 6, 300, q ? 288 : 257, 0, 300});
     out.push_back({dt, 5, 224, 64, 56, 32});              // a head's slice, not block-aligned
@@ -124,7 +129,7 @@ std::vector<Case> cases() {
     out.push_back({dt, 1, 37, 1056, 0, 37});              // several kc chunks; 8-block groups + tail (Q)
     out.push_back({dt, 7, 37, 1056, 2, 33});
     // Large enough that every thread gets rows (small products run on one thread).
-    for (int64_t T : {1, 5}) out.push_back({dt, T, 700, q ? 1120 : 1100, 5, 690});
+    for (int64_t T : {1, 5, 16}) out.push_back({dt, T, 700, q ? 1120 : 1100, 5, 690});
     if (!q || dt == DType::Q8_0) {                        // other scalings
       out.push_back({dt, 2, 200, 192, 0, 200, true, 64});
       out.push_back({dt, 8, 200, 192, 0, 200, true, 64});
@@ -228,7 +233,7 @@ TEST(Matmul, Int8PathMatchesItsDefinition) {
   std::mt19937 rng(4);
   ThreadPool pool(2);
   for (DType dt : {DType::Q8_0, DType::Q4_0})
-    for (int64_t T : {1, 2, 3, 4, 5, 7, 16}) {
+    for (int64_t T : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64}) {
       const int64_t rows = 45, cols = 544;
       TestWeight w(dt, rows, cols, rng);
       std::vector<float> x = random_vec(T * cols, rng);
@@ -258,15 +263,14 @@ TEST(Matmul, Int8PathMatchesItsDefinition) {
 }
 
 // A token's outputs do not depend on how many tokens share the call (T <= 4: the
-// decode path; Q8_0 / Q4_0 up to 16): batched decode equals single-sequence
-// decode bit for bit.
+// decode path, every format): batched decode equals single-sequence decode bit
+// for bit.
 TEST(Matmul, BatchOfFourEqualsFourSingles) {
   std::mt19937 rng(5);
   ThreadPool pool(2);
   for (DType dt : kAllTypes) {
     TestWeight w(dt, 75, 320, rng);
-    for (int64_t T : {2, 3, 4, 9, 16}) {
-      if (T > 4 && !is_block(dt)) continue;
+    for (int64_t T : {2, 3, 4}) {
       std::vector<float> x = random_vec(T * 320, rng), y(size_t(T * 75)), y1(75);
       matmul_xwt_fast(y.data(), 75, x.data(), 320, T, w.view, {0, 75}, pool);
       for (int64_t t = 0; t < T; ++t) {
@@ -274,6 +278,30 @@ TEST(Matmul, BatchOfFourEqualsFourSingles) {
         for (int64_t i = 0; i < 75; ++i)
           ASSERT_EQ(y[size_t(t * 75 + i)], y1[size_t(i)]) << dtype_name(dt) << " T=" << T << " t=" << t << " i=" << i;
       }
+    }
+  }
+}
+
+// Q8_0 / Q4_0 from 5 to 64 tokens (the token-tiled int8 kernel): a token's outputs
+// do not depend on the other tokens of the call, nor on the threads: its results in
+// calls of 5, 8, 9, 16, 33 and 64 tokens are the same bits.
+TEST(Matmul, Int8TiledTokenIndependent) {
+  if (!cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(8);
+  ThreadPool pool1(1), pool3(3);
+  for (DType dt : {DType::Q8_0, DType::Q4_0}) {
+    TestWeight w(dt, 75, 320, rng);
+    const std::vector<float> x = random_vec(64 * 320, rng);
+    std::vector<float> want(size_t(64 * 75));
+    matmul_xwt_fast(want.data(), 75, x.data(), 320, 64, w.view, {0, 75}, pool1);
+    for (int64_t T : {5, 8, 9, 16, 33}) {
+      // tokens [64 - T, 64): each sits at another position of its call
+      std::vector<float> y(size_t(T * 75));
+      matmul_xwt_fast(y.data(), 75, x.data() + (64 - T) * 320, 320, T, w.view, {0, 75}, pool3);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < 75; ++i)
+          ASSERT_EQ(y[size_t(t * 75 + i)], want[size_t((64 - T + t) * 75 + i)])
+              << dtype_name(dt) << " T=" << T << " t=" << t << " i=" << i;
     }
   }
 }
