@@ -312,7 +312,7 @@ void register_all() {
   for (Shape sh : kShapes)
     for (DType dt : kDTypes)
       for (int th : kThreads)
-        for (int64_t T : {1, 4, 5, 8, 16, 32, 64}) {
+        for (int64_t T : {1, 2, 3, 4, 5, 8, 16, 32, 64}) {
           if (T > 1 && sh.rows != 2048) continue;
           const std::string name = "matvec/" + std::string(dtype_name(dt)) + "/" + shape_name(sh) + "/T:" +
                                    std::to_string(T) + "/threads:" + std::to_string(th);

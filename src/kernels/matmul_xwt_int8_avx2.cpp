@@ -12,8 +12,8 @@
 // Error against the exact product: only x's rounding, |x - d_x x^| <= d_x / 2, so
 // |y - y_exact| <= sum_blocks (d_x / 2) sum_k |w_k| (plus fp32 accumulation), a
 // relative error of about 1/254 of each block's largest |x| (llama.cpp makes the
-// same trade with its Q8_0 activations, but with an fp16 d_x). Up to 4 tokens the
-// kernel below (32 values of a block in a vector); from 5, the token-tiled one
+// same trade with its Q8_0 activations, but with an fp16 d_x). Up to 5 tokens the
+// kernel below (32 values of a block in a vector); from 6, the token-tiled one
 // further down (8 tokens in a vector).
 #include <algorithm>
 #include <cstring>
@@ -216,7 +216,7 @@ void xwt_int8_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRang
 }
 
 // ---------------------------------------------------------------------------
-// Token-tiled (T >= kInt8TiledMinT): tokens in the lanes. The kernel above puts
+// Token-tiled (T >= kInt8TiledMinT = 6): tokens in the lanes. The kernel above puts
 // 32 values of one block in a vector and pays, per (row, token, block), a
 // conversion and two float ops to apply d_w d_x to its 8 partial lanes. Here a
 // vector holds 8 tokens x 4 consecutive values ("a quad") of x, and the 4 weights
@@ -227,7 +227,7 @@ void xwt_int8_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRang
 //   y = sum over blocks, in order, of fma(float(isum_b), d_x,b * d_w,b, y)
 // so a token's result does not depend on the other tokens of the call, nor on
 // the row blocking or the threads (but is rounded differently from the kernel
-// above: batched and single decode agree bit for bit only up to 4 tokens).
+// above: batched and single decode agree bit for bit only up to 5 tokens).
 //   Q8_0: maddubs(|x^|, sign(w, x^)) (pairs <= 2 * 127 * 127 < 2^15), madd to int32
 //         per quad.
 //   Q4_0: maddubs(q, x^) with the nibbles q in [0, 15] unsigned as stored; int16
