@@ -457,14 +457,17 @@ TEST(ServeHttp, FullQueueGets429WithRetryAfter) {
 // SIGTERM arrives right after the first tokens of a 1500-token answer: the
 // answer still ends whole, then the process exits 0.
 TEST(ServeHttp, SigtermFinishesRunningAnswersThenExits) {
-  test::ServeProcess s({"-m", suite().model.dir.string(), "--name", "tiny", "--api-key", kKey, "-t", "1"});
+  // --drain well above the answer's time even in the sanitizer build (over 30 s
+  // there on a busy 2-core machine; the default drain is 30 s).
+  test::ServeProcess s({"-m", suite().model.dir.string(), "--name", "tiny", "--api-key", kKey, "-t", "1", "--drain",
+                        "300"});
   json body = json::parse(long_stream_body(1500));
   body["stream_options"] = {{"include_usage", true}};
   RawStream stream(s.port(), "/v1/chat/completions", body.dump());
   std::string got = stream.read_some();
   ASSERT_FALSE(got.empty());
   int code = -2;
-  std::thread stopper([&] { code = s.stop(60); });
+  std::thread stopper([&] { code = s.stop(300); });
   // While the answer finishes, new work is refused with 503 and /health says so.
   httplib::Client anon("127.0.0.1", s.port());
   EXPECT_TRUE(wait_for([&] {
