@@ -17,6 +17,7 @@
 #include "rl/eval.h"
 #include "train/bias_balance.h"
 #include "train/checkpoint_io.h"
+#include "train/metrics.h"
 #include "train/svg_chart.h"
 #include "train/train_state.h"
 #include "train/trainable_factory.h"
@@ -70,28 +71,6 @@ GrpoStepLog step_from_json(const nlohmann::json& j) {
   s.groups_kept = j.value("groups_kept", int64_t(0));
   s.samples = j.value("samples", int64_t(0));
   return s;
-}
-
-// The records of `path` up to `last_step`; the file is rewritten to hold only
-// those, so the steps a killed run did after its last checkpoint (run again
-// after the resume) are not listed twice.
-std::vector<GrpoStepLog> metrics_keep_through(const std::string& path, int64_t last_step) {
-  std::vector<GrpoStepLog> kept;
-  std::string text;
-  std::ifstream in(path);
-  std::string line;
-  for (int64_t n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("step"))
-      fail("{}:{}: not a GRPO metrics record (one JSON object per line expected)", path, n);
-    GrpoStepLog s = step_from_json(j);
-    if (s.step > last_step) continue;
-    kept.push_back(s);
-    text += line + "\n";
-  }
-  write_file_atomic(path, text);
-  return kept;
 }
 
 // Prompt `slot` of the run: problem `slot` of the train split, or without
@@ -320,7 +299,10 @@ void GrpoTrainer::resume_from(const std::string& dir) {
   step_ = meta.at("step").get<int64_t>();
   I.elapsed_s = meta.value("elapsed_s", 0.0);
   const std::string metrics_path = I.opt.run_dir + "/metrics.jsonl";
-  if (fs::exists(metrics_path)) I.history = metrics_keep_through(metrics_path, step_);
+  if (fs::exists(metrics_path)) {
+    I.history.clear();
+    for (const nlohmann::json& j : metrics_keep_through(metrics_path, step_)) I.history.push_back(step_from_json(j));
+  }
   if (I.reference) {
     if (fs::exists(dir + "/reference/model.safetensors")) model_dir_load_params(I.reference->params(), dir + "/reference");
     else I.reference_reset();

@@ -54,25 +54,30 @@ StepMetrics step_metrics_from_json(const json& j) {
   return m;
 }
 
-MetricsLog::MetricsLog(const std::string& path, int64_t keep_through_step) : path_(path) {
-  std::string kept;
-  if (keep_through_step >= 0) {
-    std::ifstream in(path);
-    std::string line;
-    int64_t n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      if (line.empty()) continue;
-      json j = json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("step"))
-        fail("{}:{}: not a metrics record (the file should hold one JSON object per line)", path, n);
-      StepMetrics m = step_metrics_from_json(j);
-      if (m.step > keep_through_step) continue;
-      history_.push_back(std::move(m));
-      kept += line + "\n";
-    }
+std::vector<json> metrics_keep_through(const std::string& path, int64_t last_step) {
+  std::vector<json> kept;
+  std::string text;
+  std::ifstream in(path);
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("step"))
+      fail("{}:{}: not a metrics record (the file should hold one JSON object per line)", path, n);
+    if (j.at("step").get<int64_t>() > last_step) continue;
+    kept.push_back(std::move(j));
+    text += line + "\n";
   }
-  write_file_atomic(path, kept);
+  write_file_atomic(path, text);
+  return kept;
+}
+
+MetricsLog::MetricsLog(const std::string& path, int64_t keep_through_step) : path_(path) {
+  if (keep_through_step < 0) {
+    write_file_atomic(path, "");
+    return;
+  }
+  for (const json& j : metrics_keep_through(path, keep_through_step)) history_.push_back(step_metrics_from_json(j));
 }
 
 void MetricsLog::append(const StepMetrics& m) {

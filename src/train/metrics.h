@@ -37,6 +37,11 @@ struct StepMetrics {
 nlohmann::json step_metrics_to_json(const StepMetrics& m);
 StepMetrics step_metrics_from_json(const nlohmann::json& j);
 
+// The records of a metrics JSONL file with "step" <= last_step, the file
+// rewritten to hold only those (a resumed run drops what a killed run logged
+// past its checkpoint). Throws frugal::Error naming a line that is not a record.
+std::vector<nlohmann::json> metrics_keep_through(const std::string& path, int64_t last_step);
+
 class MetricsLog {
  public:
   // A new run (keep_through_step < 0) starts the file afresh; a resumed one
