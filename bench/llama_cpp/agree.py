@@ -18,5 +18,8 @@ print(json.dumps({
     "logit_std": float(a.std()),
     "max_diff_over_std": float(diff.max() / a.std()),
     "top1_agree": int((top_a == top_b).sum()),
+    # Where the greedy tokens differ: how far apart A's logits put the two tokens
+    # (a near-tie in a random model's logits flips on any rounding).
+    "a_gap_where_differ": [float(a[i, top_a[i]] - a[i, top_b[i]]) for i in np.nonzero(top_a != top_b)[0]],
     "top1_a": top_a.tolist(), "top1_b": top_b.tolist(),
 }))

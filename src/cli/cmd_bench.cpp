@@ -4,6 +4,7 @@
 // batch-1 greedy decoding with MTP speculative decoding against without.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -26,6 +27,40 @@ struct BenchArgs {
   int threads = 0;
   bool json = false;
 };
+
+// Process CPU seconds (all threads). On a loaded machine wall time also counts
+// the time slices other processes took; CPU time counts the work done (spin-waits
+// of idle pool threads included), which is what compares two engines run there.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Wall and CPU seconds of one timed span.
+struct SpanTimes {
+  double wall = 0, cpu = 0;
+};
+
+struct SpanTimer {
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  double cpu0 = process_cpu_seconds();
+  SpanTimes elapsed() const { return {seconds_since(t0), process_cpu_seconds() - cpu0}; }
+};
+
+// Medians of wall and CPU seconds over `runs` spans of fn() (each taken separately).
+template <typename Fn>
+SpanTimes median_times(int64_t runs, Fn fn) {
+  std::vector<double> w, c;
+  for (int64_t i = 0; i < runs; ++i) {
+    const SpanTimes t = fn();
+    w.push_back(t.wall);
+    c.push_back(t.cpu);
+  }
+  std::sort(w.begin(), w.end());
+  std::sort(c.begin(), c.end());
+  return {w[w.size() / 2], c[c.size() / 2]};
+}
 
 // The median of `runs` timings of fn() (which returns the seconds it measured):
 // a shared machine's bandwidth moves between runs, one outlier should not decide.
@@ -243,12 +278,13 @@ Command bench_command(CLI::App& app) {
             // Prefill: one pass over `prompt` tokens (logits of the last one only).
             {
               std::vector<int32_t> toks = random_tokens(a->prompt);
-              const double dt = median_seconds(a->repeat, [&] {
+              const SpanTimes tm = median_times(a->repeat, [&] {
                 LatentKvCache cache = m->new_cache(a->prompt);
-                auto t0 = std::chrono::steady_clock::now();
+                SpanTimer timer;
                 transformer_fwd(*m, toks.data(), a->prompt, cache, {.attn = attn, .all_logits = false}, out, s, pool);
-                return seconds_since(t0);
+                return timer.elapsed();
               });
+              const double dt = tm.wall;
               const double P = double(a->prompt);
               // 2 flops per parameter per token, plus the absorbed attention core
               // (scores over r_kv + d_rope and the context sum over r_kv per pair).
@@ -257,15 +293,16 @@ Command bench_command(CLI::App& app) {
                                    double(c.num_hidden_layers) * double(c.num_attention_heads) * pairs *
                                        (2.0 * double(c.kv_lora_rank + c.qk_rope_head_dim) + 2.0 * double(c.kv_lora_rank));
               r["prefill"] = {{"tokens", a->prompt}, {"seconds", dt}, {"tok_per_s", P / dt}, {"gflop_per_s", flops / dt / 1e9},
-                              {"pct_fma_peak", 100 * flops / dt / 1e9 / lim.fma_gflop_per_s}};
-              say(fmt::format("prefill {} tokens: {:.1f} tok/s, {:.1f} GFLOP/s = {:.0f}% of FMA peak", a->prompt, P / dt,
-                              flops / dt / 1e9, 100 * flops / dt / 1e9 / lim.fma_gflop_per_s));
+                              {"pct_fma_peak", 100 * flops / dt / 1e9 / lim.fma_gflop_per_s},
+                              {"cpu_seconds", tm.cpu}, {"tok_per_cpu_s", P / tm.cpu}};
+              say(fmt::format("prefill {} tokens: {:.1f} tok/s, {:.1f} GFLOP/s = {:.0f}% of FMA peak; {:.1f} tok per CPU-second",
+                              a->prompt, P / dt, flops / dt / 1e9, 100 * flops / dt / 1e9 / lim.fma_gflop_per_s, P / tm.cpu));
             }
 
             // Decode: B sequences with an 8-token prompt each, then `gen` steps together.
             r["decode"] = nlohmann::json::array();
             for (int64_t B : batches) {
-              const double dt = median_seconds(a->repeat, [&] {
+              const SpanTimes tm = median_times(a->repeat, [&] {
                 std::vector<LatentKvCache> caches;
                 for (int64_t i = 0; i < B; ++i) caches.push_back(m->new_cache(8 + a->gen));
                 Batch batch;
@@ -274,22 +311,26 @@ Command bench_command(CLI::App& app) {
                 transformer_fwd(*m, batch, toks.data(), {.attn = attn, .all_logits = false}, out, s, pool);
                 for (int64_t i = 0; i < B; ++i) batch[size_t(i)] = {&caches[size_t(i)], i, 1};
                 s.moe.experts_run = 0;
-                auto t0 = std::chrono::steady_clock::now();
+                SpanTimer timer;
                 for (int64_t step = 0; step < a->gen; ++step) {
                   toks = random_tokens(B);
                   transformer_fwd(*m, batch, toks.data(), {.attn = attn, .all_logits = false}, out, s, pool);
                 }
-                return seconds_since(t0);
+                return timer.elapsed();
               });
+              const double dt = tm.wall;
               const double bytes_per_step = double(costs.fixed_bytes) + double(s.moe.experts_run) / double(a->gen) * double(costs.expert_bytes);
               const double gbs = bytes_per_step * double(a->gen) / dt / 1e9;
               nlohmann::json row = {{"batch", B}, {"tok_per_s", double(B * a->gen) / dt},
                                     {"weight_bytes_per_step", bytes_per_step},
                                     {"weight_bytes_per_token", bytes_per_step / double(B)},
-                                    {"gb_per_s", gbs}, {"pct_bandwidth", 100 * gbs / lim.read_gb_per_s}};
+                                    {"gb_per_s", gbs}, {"pct_bandwidth", 100 * gbs / lim.read_gb_per_s},
+                                    {"cpu_seconds", tm.cpu}, {"tok_per_cpu_s", double(B * a->gen) / tm.cpu}};
               r["decode"].push_back(row);
-              say(fmt::format("decode batch {:2d}: {:8.1f} tok/s, {:.3f} GB of weights per step, {:.1f} GB/s = {:.0f}% of bandwidth",
-                              B, double(B * a->gen) / dt, bytes_per_step / 1e9, gbs, 100 * gbs / lim.read_gb_per_s));
+              say(fmt::format("decode batch {:2d}: {:8.1f} tok/s, {:.3f} GB of weights per step, {:.1f} GB/s = {:.0f}% of bandwidth; "
+                              "{:.1f} tok per CPU-second",
+                              B, double(B * a->gen) / dt, bytes_per_step / 1e9, gbs, 100 * gbs / lim.read_gb_per_s,
+                              double(B * a->gen) / tm.cpu));
             }
             if (!depths.empty()) r["speculative"] = bench_speculative(*m, depths, a->gen, a->repeat, attn, lim, pool, say);
             const int64_t kv_per_token = c.num_hidden_layers * (c.kv_lora_rank + c.qk_rope_head_dim) * int64_t(sizeof(float));
