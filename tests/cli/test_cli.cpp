@@ -210,6 +210,15 @@ TEST(Cli, BenchReportsConsistentFigures) {
   EXPECT_GT(b1, 0.1 * file);
   EXPECT_LT(b8, file);
   EXPECT_GE(b8, b1);  // the union of experts over 8 sequences
+  // CPU seconds of the same spans: positive, at most threads x wall seconds, and
+  // the per-CPU-second rates follow from them.
+  const double threads = j["machine"]["threads"].get<double>();
+  for (const auto& [ph, tokens] : {std::pair{j["prefill"], 16.0}, {j["decode"][0], 4.0}, {j["decode"][1], 32.0}}) {
+    const double cpu = ph["cpu_seconds"], wall = tokens / ph["tok_per_s"].get<double>();
+    EXPECT_GT(cpu, 0);
+    EXPECT_LE(cpu, threads * wall * 1.1 + 0.01);
+    EXPECT_NEAR(ph["tok_per_cpu_s"].get<double>() * cpu, tokens, 1e-6 * tokens);
+  }
   // 3 layers x (64 + 16) latent floats: nothing else is cached per token.
   EXPECT_EQ(j["kv_bytes_per_token"].get<int64_t>(), 3 * (64 + 16) * 4);
 }
