@@ -10,6 +10,7 @@
    for, with its shapes; every block tensor is frugal's bytes verbatim (experts
    stacked along ne[2], attn_v_b the v rows of kv_b_proj); attn_k_b (--k-b f32)
    is the k rows of the dequantized kv_b_proj transposed per head; the metadata.
+3. to_gguf --type q8_0 on the bf16 checkpoint writes the same tensors as (2).
 
   test_to_gguf.py FRUGAL_BINARY WORK_DIR
 """
@@ -213,6 +214,17 @@ def main():
             check(np.array_equal(g[p + "attn_norm.weight"][2].view(np.float32),
                                  src_f32(norm)),
                   f"{fmt}: {p}attn_norm")
+    # Quantizing here (--type q8_0 on the bf16 checkpoint) gives frugal quantize's
+    # GGUF: every tensor the same but attn_k_b (f32: the bf16 values, not the Q8_0 ones).
+    own = os.path.join(work, "bf16-q8_0.gguf")
+    run(sys.executable, os.path.join(HERE, "to_gguf.py"), "-m", src, "-o", own, "--type", "q8_0", "--k-b", "f32")
+    _, _, mine = read_gguf(own)
+    _, _, theirs = read_gguf(os.path.join(work, "q8.gguf"))
+    check(set(mine) == set(theirs), "--type q8_0: tensor names differ")
+    for name in set(mine) & set(theirs):
+        if "attn_k_b" not in name:
+            check(mine[name][:2] == theirs[name][:2] and np.array_equal(mine[name][2], theirs[name][2]),
+                  f"--type q8_0: {name} differs from the GGUF of frugal quantize's checkpoint")
     if FAILS:
         sys.exit(f"{len(FAILS)} checks failed")
     print("all checks passed")
