@@ -30,11 +30,10 @@ void matmul_xw(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, co
 // block scales, x not finite).
 constexpr int64_t kInt8MaxT = 64;
 // From this many tokens on, the int8 kernel puts tokens in the vector lanes
-// (matmul_xwt_int8_avx2.cpp, "Token-tiled"; T = 16: Q8_0 1.7x, Q4_0 2.4x the
-// instructions-per-block kernel used below it). Not from 5: a speculative verify
-// pass of 4 drafts has 5 rows, and greedy speculative decoding must give the
-// plain decode's tokens, so up to 5 tokens a token's result is the T = 1 kernel's
-// bit for bit (the token-tiled kernel rounds differently).
+// (matmul_xwt_int8_avx2.cpp, "Token-tiled"), below it rows. Both give a token's
+// result bit for bit the same (every T up to kInt8MaxT), so this is a speed
+// choice only (kernels_bench, [2048, 10944], 1 thread: the token-tiled kernel
+// costs as much for 6..8 tokens as the rows-in-lanes one for ~5).
 constexpr int64_t kInt8TiledMinT = 6;
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
