@@ -35,6 +35,20 @@ constexpr int64_t kInt8MaxT = 64;
 // choice only (kernels_bench, [2048, 10944], 1 thread: the token-tiled kernel
 // costs as much for 6..8 tokens as the rows-in-lanes one for ~5).
 constexpr int64_t kInt8TiledMinT = 6;
+// x quantized per 32-value block for the int8 kernels, T tokens of nb blocks.
+struct QuantX {
+  int64_t nb = 0;
+  int8_t* q = nullptr;    // [T][nb * 32]
+  uint8_t* aq = nullptr;  // |q| (Q8_0)
+  float* d = nullptr;     // [T][nb]
+  int32_t* s8 = nullptr;  // [T][nb] 8 sum(q): Q4_0's -8, as sum (q - 8) x^ = sum q x^ - 8 sum x^
+};
+
+// The rows-in-lanes int8 kernel (T <= 5) with AVX512-VNNI (matmul_xwt_int8_vnni.cpp);
+// call only where cpu_has_avx512_vnni().
+void matmul_xwt_int8_rows_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
+                               const QuantX& qx, ThreadPool& pool);
+
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
 

@@ -22,23 +22,14 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/dispatch.h"
 #include "kernels/matmul_avx2.h"
 #include "kernels/matmul_decode_avx2.h"
-
-
+#include "kernels/matmul_xwt_int8_rows.h"
 
 namespace frugal::avx2 {
 
 namespace {
-
-// x quantized per 32-value block, for T tokens of nb blocks.
-struct QuantX {
-  int64_t nb = 0;
-  int8_t* q = nullptr;    // [T][nb * 32]
-  uint8_t* aq = nullptr;  // |q| (Q8_0)
-  float* d = nullptr;     // [T][nb]
-  int32_t* s8 = nullptr;  // [T][nb] 8 sum(q): Q4_0's -8, as sum (q - 8) x^ = sum q x^ - 8 sum x^
-};
 
 // Quantizes one token's row of K = 32 nb values; false if it holds inf or NaN.
 bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d, int32_t* s8) {
@@ -96,59 +87,7 @@ inline uint16_t load_u16(const uint8_t* p) {
   return h;
 }
 
-// ---------------------------------------------------------------------------
-// Rows in the lanes (T < kInt8TiledMinT: decode, small batches, a routed expert's
-// few tokens at batch 16). A vector of fp32 accumulators holds 8 rows of one
-// token, and each lane computes, over the blocks in order,
-//   y = fma(float(isum_b), d_x,b * d_w,b, y)        (isum_b: the block's exact integer dot)
-// which is what a lane of the token-tiled kernel below computes: a token's result
-// is the same bits whatever T (1..64), whichever of the two kernels runs it, and
-// however the rows are split between threads.
-// The conversion, scale and fma are paid once per 8 rows (below: how the 8 rows'
-// integer sums come to lie in the lanes).
-// (The kernel this replaced kept a block's 8 partial lanes per (row, token) and
-// paid a conversion and two float ops on them per block: T = 2 cost 1.6-1.9x T = 1.)
-
-constexpr int kRows = 8;    // rows per group: the fp32 lanes
-constexpr int kMaxTT = 5;   // tokens per pass over a group's weights (accumulators in registers)
-
-// The d_w of the blocks starting at blk0 + offs[r] (F16C: exact, as the table).
-inline __m256 group_scales(const uint8_t* blk0, __m256i offs) {
-  const __m256i h = _mm256_and_si256(_mm256_i32gather_epi32(reinterpret_cast<const int*>(blk0), offs, 1),
-                                     _mm256_set1_epi32(0xFFFF));
-  const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08);  // 8 u16 in the low 128 bits
-  return _mm256_cvtph_ps(_mm256_castsi256_si128(p));
-}
-
-// Q4_0: the weights of block b of the 8 rows are transposed in registers once (24
-// shuffles per 8 rows, whatever T): wt[u] holds "quad" u (values 4u..4u+3) of rows
-// 0..7 in its 8 int32 lanes. Then per token each quad of x^ is broadcast and the
-// 8 rows' integer sums build up in the lanes with no horizontal reduction: per
-// (row, token, block) maddubs + add on 8 values (packing 8 block-wide vectors by
-// a tree of unpacks, as Q8_0 does, measured 1.4x slower per token here).
-
-// v[r] for r < 4 holds rows r (low half) and r + 4 (high half), 4 dwords each:
-// out[j] = {dword j of rows 0..3 | dword j of rows 4..7}.
-inline void transpose_4x4_halves(const __m256i* v, __m256i* out) {
-  const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
-  const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
-  out[0] = _mm256_unpacklo_epi64(t0, t2);
-  out[1] = _mm256_unpackhi_epi64(t0, t2);
-  out[2] = _mm256_unpacklo_epi64(t1, t3);
-  out[3] = _mm256_unpackhi_epi64(t1, t3);
-}
-
-inline __m256i load_2x128(const uint8_t* lo, const uint8_t* hi) {
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo))),
-                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi)), 1);
-}
-
-inline __m256i bcast_quad(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
+// The AVX2 formats of the rows-in-lanes kernel (matmul_xwt_int8_rows.h).
 // {sum of the 8 lanes of v[r]} for r = 0..7, exact. By unpacks and adds: on Zen 4
 // an hadd costs 4 adds' time and competes with the multiplies.
 inline __m256i lane_sums_epi32(const __m256i* v) {
@@ -168,6 +107,7 @@ inline __m256i lane_sums_epi32(const __m256i* v) {
 // packs the 8 rows' int32 lanes with lane_sums_epi32 per token.
 struct RowsQ8_0 {
   static constexpr int64_t kBytes = kQ8_0Bytes;
+  static constexpr int kWRegs = kRows;
   static inline void load(const uint8_t* blk, const int64_t* off, __m256i* w) {
 #pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) w[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + off[r] + 2));
@@ -188,23 +128,12 @@ struct RowsQ8_0 {
 
 struct RowsQ4_0 {
   static constexpr int64_t kBytes = kQ4_0Bytes;
-  // Stored bytes j hold values j (low nibble) and 16 + j (high nibble): quad u < 4
-  // is the low nibbles of dword u, quad u + 4 its high nibbles.
-  static inline void load(const uint8_t* blk, const int64_t* off, __m256i* wt) {
-    __m256i v[4], d[4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) v[r] = load_2x128(blk + off[r] + 2, blk + off[r + 4] + 2);
-    transpose_4x4_halves(v, d);
-    const __m256i m4 = _mm256_set1_epi8(15);
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      wt[j] = _mm256_and_si256(d[j], m4);
-      wt[j + 4] = _mm256_and_si256(_mm256_srli_epi16(d[j], 4), m4);
-    }
-  }
+  static constexpr int kWRegs = 8;
+  static inline void load(const uint8_t* blk, const int64_t* off, __m256i* wt) { load_q4_0_transposed(blk, off, wt); }
   // {sum_k (q[r][k] - 8) x^[k]}, exact: maddubs(q, x^) with the nibbles q in [0, 15]
   // unsigned as stored; int16 lanes add up the 8 quads (16 products <= 15 * 127
-  // each: < 2^15), then - 8 sum(x^) in integers.
+  // each: < 2^15), then - 8 sum(x^) in integers. (Packing 8 block-wide vectors by a
+  // tree of unpacks, as Q8_0 does, measured 1.4x slower per token here.)
   static inline __m256i isum(const __m256i* wt, const int8_t* xq, const uint8_t*, int32_t s8) {
     __m256i a = _mm256_maddubs_epi16(wt[0], bcast_quad(xq));
 #pragma GCC unroll 8
@@ -212,73 +141,6 @@ struct RowsQ4_0 {
     return _mm256_sub_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)), _mm256_set1_epi32(s8));
   }
 };
-
-// Tokens [t0, ...) of qx.
-QuantX tokens_from(const QuantX& qx, int64_t t0) {
-  return {qx.nb, qx.q + t0 * qx.nb * 32, qx.aq + t0 * qx.nb * 32, qx.d + t0 * qx.nb, qx.s8 + t0 * qx.nb};
-}
-
-// nr <= 8 rows from `w` (row_bytes apart) x TT tokens of qx: y[t * ldy + r]. Missing
-// rows of a last, partial group repeat the last row (lanes are independent).
-template <class Q, int TT>
-void xwt_int8_group(const uint8_t* w, int64_t row_bytes, int nr, const QuantX& qx, float* y, int64_t ldy) {
-  alignas(32) int32_t off32[kRows];
-  int64_t off[kRows];
-  for (int r = 0; r < kRows; ++r) off[r] = off32[r] = int32_t(std::min(r, nr - 1) * row_bytes);
-  const __m256i voff = _mm256_load_si256(reinterpret_cast<const __m256i*>(off32));
-  __m256 acc[TT];
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
-  const char* next = reinterpret_cast<const char*>(w + kRows * row_bytes);
-  const bool to_l1 = prefetch_to_l1(kRows * row_bytes);
-  for (int64_t b = 0; b < qx.nb; ++b) {
-    prefetch_next_rows(next, to_l1, b * kRows * Q::kBytes, (b + 1) * kRows * Q::kBytes);
-    const uint8_t* blk = w + b * Q::kBytes;
-    __m256i wq[8];
-    Q::load(blk, off, wq);
-    const __m256 dw = group_scales(blk, voff);
-#pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) {
-      const int64_t o = t * qx.nb + b;
-      const __m256i isum = Q::isum(wq, qx.q + 32 * o, qx.aq + 32 * o, qx.s8[o]);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_set1_ps(qx.d[o]), dw), acc[t]);
-    }
-  }
-  alignas(32) float out[kRows];
-  for (int t = 0; t < TT; ++t) {
-    if (nr == kRows) {
-      _mm256_storeu_ps(y + t * ldy, acc[t]);
-    } else {
-      _mm256_store_ps(out, acc[t]);
-      std::copy_n(out, nr, y + t * ldy);
-    }
-  }
-}
-
-template <class Q>
-void xwt_int8_rows_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows, const QuantX& qx,
-                       ThreadPool& pool) {
-  const uint8_t* data = static_cast<const uint8_t*>(W.data);
-  const int64_t rb = W.row_bytes();
-  pool.parallel_for(rows.count, [&](int64_t begin, int64_t end, int) {
-    for (int64_t i = begin; i < end; i += kRows) {
-      const int nr = int(std::min<int64_t>(kRows, end - i));
-      const uint8_t* w = data + (rows.begin + i) * rb;
-      // Token tiles of up to kMaxTT: the group's weights come from memory once, then from cache.
-      for (int64_t t0 = 0; t0 < T; t0 += kMaxTT) {
-        const QuantX q = tokens_from(qx, t0);
-        float* yt = y + t0 * ldy + i;
-        switch (std::min<int64_t>(kMaxTT, T - t0)) {
-          case 1: xwt_int8_group<Q, 1>(w, rb, nr, q, yt, ldy); break;
-          case 2: xwt_int8_group<Q, 2>(w, rb, nr, q, yt, ldy); break;
-          case 3: xwt_int8_group<Q, 3>(w, rb, nr, q, yt, ldy); break;
-          case 4: xwt_int8_group<Q, 4>(w, rb, nr, q, yt, ldy); break;
-          default: xwt_int8_group<Q, 5>(w, rb, nr, q, yt, ldy); break;
-        }
-      }
-    }
-  }, pool_grain(rb, T, 16));
-}
 
 // ---------------------------------------------------------------------------
 // Token-tiled (T >= kInt8TiledMinT = 6): tokens in the lanes. A vector holds 8
@@ -479,6 +341,7 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
     if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.s8 + t * nb))
       return false;  // inf / NaN in x: the fp32 kernels propagate them exactly
   if (T >= kInt8TiledMinT) xwt_int8_tiled_run(y, ldy, T, W, rows, qx, pool);
+  else if (int8_isa() == Int8Isa::Avx512Vnni) matmul_xwt_int8_rows_vnni(y, ldy, T, W, rows, qx, pool);
   else if (W.dtype == DType::Q8_0) xwt_int8_rows_run<RowsQ8_0>(y, ldy, T, W, rows, qx, pool);
   else xwt_int8_rows_run<RowsQ4_0>(y, ldy, T, W, rows, qx, pool);
   return true;

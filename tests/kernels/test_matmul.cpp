@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -79,6 +80,15 @@ std::vector<float> random_vec(int64_t n, std::mt19937& rng) {
   std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) x = nd(rng);
   return v;
+}
+
+// The int8 kernels' instruction sets this CPU runs (AVX2 always listed: without
+// it the scalar path runs whatever the choice).
+std::vector<Int8Isa> int8_isas() {
+  std::vector<Int8Isa> out{Int8Isa::Avx2};
+  if (cpu_has_avx512_vnni()) out.push_back(Int8Isa::Avx512Vnni);
+  else std::printf("no AVX512-VNNI on this CPU: its int8 kernel is not tested here\n");
+  return out;
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
@@ -234,8 +244,11 @@ TEST(Matmul, Int8PathMatchesItsDefinition) {
   if (!cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(4);
   ThreadPool pool1(1), pool3(3);
+  const Int8Isa best = int8_isa();
+  for (Int8Isa isa : int8_isas())
   for (DType dt : {DType::Q8_0, DType::Q4_0})
     for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 64}) {
+      ASSERT_TRUE(int8_isa_set(isa));
       ThreadPool& pool = T % 2 ? pool3 : pool1;
       const int64_t rows = 45, cols = 544;
       TestWeight w(dt, rows, cols, rng);
@@ -259,10 +272,11 @@ TEST(Matmul, Int8PathMatchesItsDefinition) {
             mag += std::fabs(xq[size_t(k)] * w.view.at(i, k));
           }
           ASSERT_NEAR(y[size_t(t * rows + i)], want, std::ldexp(double(cols) / 8 + 16, -24) * mag)
-              << dtype_name(dt) << " T=" << T << " t=" << t << " row " << i;
+              << dtype_name(dt) << " T=" << T << " t=" << t << " row " << i << " isa " << int(isa);
         }
       }
     }
+  int8_isa_set(best);
 }
 
 // A token's outputs do not depend on how many tokens share the call (T <= 4: the
@@ -287,16 +301,19 @@ TEST(Matmul, BatchOfFourEqualsFourSingles) {
 }
 
 // Q8_0 / Q4_0 up to 64 tokens (the int8 kernels: rows in the lanes up to 5 tokens,
-// token-tiled from 6): a token's outputs do not depend on the other tokens of the
-// call, nor on which kernel ran, nor on the threads or on where a row falls in the
-// 8-row groups: its results in calls of 1..9, 16, 33 and 64 tokens, over all rows
+// AVX2 or AVX512-VNNI, token-tiled from 6): a token's outputs do not depend on the
+// other tokens of the call, nor on which kernel or ISA ran, nor on the threads or on
+// where a row falls in the 8-row groups: its results in calls of 1..9, 16, 33 and 64 tokens, over all rows
 // or a range starting at row 3, are the same bits.
 // Without AVX2 the scalar path runs: the same property must hold there too.
 TEST(Matmul, Int8TokenIndependent) {
   std::mt19937 rng(8);
   ThreadPool pool1(1), pool3(3);
   constexpr int64_t kRows = 203, kCols = 1120;  // 3 threads get several chunks of rows
+  const Int8Isa best = int8_isa();
+  for (Int8Isa isa : int8_isas())
   for (DType dt : {DType::Q8_0, DType::Q4_0}) {
+    ASSERT_TRUE(int8_isa_set(isa));
     TestWeight w(dt, kRows, kCols, rng);
     const std::vector<float> x = random_vec(64 * kCols, rng);
     std::vector<float> want(size_t(64 * kRows));
@@ -310,9 +327,10 @@ TEST(Matmul, Int8TokenIndependent) {
         for (int64_t t = 0; t < T; ++t)
           for (int64_t i = 0; i < n; ++i)
             ASSERT_EQ(y[size_t(t * n + i)], want[size_t((64 - T + t) * kRows + r0 + i)])
-                << dtype_name(dt) << " T=" << T << " t=" << t << " row " << r0 + i;
+                << dtype_name(dt) << " T=" << T << " t=" << t << " row " << r0 + i << " isa " << int(isa);
       }
   }
+  int8_isa_set(best);
 }
 
 // e4m3's only NaN (S.1111.111) must come out as NaN from every path, and leave the
