@@ -1,5 +1,6 @@
 #include "kernels/dispatch.h"
 
+#include <atomic>
 #include <cblas.h>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,29 @@ bool cpu_has_avx2_fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                           __builtin_cpu_supports("f16c");
   return has;
+}
+
+bool cpu_has_avx512_vnni() {
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512vnni") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
+static std::atomic<Int8Isa>& int8_isa_choice() {
+  static std::atomic<Int8Isa> isa = [] {
+    const char* env = std::getenv("FRUGAL_INT8");
+    const bool force_avx2 = env && std::strcmp(env, "avx2") == 0;
+    return cpu_has_avx512_vnni() && !force_avx2 ? Int8Isa::Avx512Vnni : Int8Isa::Avx2;
+  }();
+  return isa;
+}
+
+Int8Isa int8_isa() { return int8_isa_choice().load(std::memory_order_relaxed); }
+
+bool int8_isa_set(Int8Isa isa) {
+  if (isa == Int8Isa::Avx512Vnni && !cpu_has_avx512_vnni()) return false;
+  int8_isa_choice().store(isa, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace frugal

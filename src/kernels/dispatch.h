@@ -17,5 +17,15 @@ void kernels_init();
 // every thread calls this before its first BLAS call (cheap after the first).
 void blas_single_thread_here();
 bool cpu_has_avx2_fma();
+bool cpu_has_avx512_vnni();  // AVX512-VNNI with 256-bit vectors (AVX512VL), on top of AVX2 / FMA / F16C
+
+// The instruction set of the int8 kernels (Q8_0 / Q4_0 products with few tokens):
+// AVX512-VNNI where the CPU has it, else AVX2; FRUGAL_INT8=avx2 forces AVX2. Both
+// give the same bits (integer sums are exact, the fp32 operations the same).
+enum class Int8Isa { Avx2, Avx512Vnni };
+Int8Isa int8_isa();
+// Chooses one for the whole process (tests and benchmarks compare the two); false,
+// changing nothing, if this CPU lacks it.
+bool int8_isa_set(Int8Isa isa);
 
 }  // namespace frugal

@@ -11,10 +11,9 @@
 // rounded to int8 per 32 values (d = amax / 127) for integer dot products: an
 // added error <= sum over 32-blocks of (amax_block(x) / 254) sum |w|
 // (matmul_xwt_int8_avx2.cpp). A token's result never depends on the other
-// tokens of the call for T <= 4 (Q formats: T <= 5), so batched decode equals
-// single-sequence decode bit for bit up to 4 sequences (Q formats: also among
-// themselves for any T in 6..64, where the int8 kernel tiles tokens, rounded
-// differently from T <= 5).
+// tokens of the call for T <= 4 (Q formats: any T <= 64), so batched decode
+// equals single-sequence decode bit for bit up to 4 sequences (Q formats: up to
+// 64).
 #pragma once
 
 #include <cstdint>

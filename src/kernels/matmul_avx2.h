@@ -30,12 +30,25 @@ void matmul_xw(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, co
 // block scales, x not finite).
 constexpr int64_t kInt8MaxT = 64;
 // From this many tokens on, the int8 kernel puts tokens in the vector lanes
-// (matmul_xwt_int8_avx2.cpp, "Token-tiled"; T = 16: Q8_0 1.7x, Q4_0 2.4x the
-// instructions-per-block kernel used below it). Not from 5: a speculative verify
-// pass of 4 drafts has 5 rows, and greedy speculative decoding must give the
-// plain decode's tokens, so up to 5 tokens a token's result is the T = 1 kernel's
-// bit for bit (the token-tiled kernel rounds differently).
+// (matmul_xwt_int8_avx2.cpp, "Token-tiled"), below it rows. Both give a token's
+// result bit for bit the same (every T up to kInt8MaxT), so this is a speed
+// choice only (kernels_bench, [2048, 10944], 1 thread: the token-tiled kernel
+// costs as much for 6..8 tokens as the rows-in-lanes one for ~5).
 constexpr int64_t kInt8TiledMinT = 6;
+// x quantized per 32-value block for the int8 kernels, T tokens of nb blocks.
+struct QuantX {
+  int64_t nb = 0;
+  int8_t* q = nullptr;    // [T][nb * 32]
+  uint8_t* aq = nullptr;  // |q| (Q8_0)
+  float* d = nullptr;     // [T][nb]
+  int32_t* s8 = nullptr;  // [T][nb] 8 sum(q): Q4_0's -8, as sum (q - 8) x^ = sum q x^ - 8 sum x^
+};
+
+// The rows-in-lanes int8 kernel (T <= 5) with AVX512-VNNI (matmul_xwt_int8_vnni.cpp);
+// call only where cpu_has_avx512_vnni().
+void matmul_xwt_int8_rows_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
+                               const QuantX& qx, ThreadPool& pool);
+
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
 

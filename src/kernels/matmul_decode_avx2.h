@@ -26,7 +26,11 @@
 #include "core/dtype.h"
 #include "core/matrix_view.h"
 
+// Internal linkage (an unnamed namespace): each *_avx2.cpp / *_vnni.cpp file gets
+// its own copy compiled for its own instruction set, and the linker never picks an
+// AVX-512 copy for an AVX2-only caller.
 namespace frugal::avx2 {
+namespace {
 
 // Software prefetch for the loops that read R rows side by side. Rows are short
 // (a Q4_0 row of 2048 values is 1152 bytes) and read as R interleaved streams,
@@ -211,4 +215,5 @@ inline float hsum(__m256 a) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+}  // namespace
 }  // namespace frugal::avx2

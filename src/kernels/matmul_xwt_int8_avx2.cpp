@@ -12,34 +12,27 @@
 // Error against the exact product: only x's rounding, |x - d_x x^| <= d_x / 2, so
 // |y - y_exact| <= sum_blocks (d_x / 2) sum_k |w_k| (plus fp32 accumulation), a
 // relative error of about 1/254 of each block's largest |x| (llama.cpp makes the
-// same trade with its Q8_0 activations, but with an fp16 d_x). Up to 5 tokens the
-// kernel below (32 values of a block in a vector); from 6, the token-tiled one
-// further down (8 tokens in a vector).
+// same trade with its Q8_0 activations, but with an fp16 d_x).
+// Two kernels, one arithmetic: up to 5 tokens 8 rows share a vector ("rows in the
+// lanes"), from 6 on 8 tokens do ("token-tiled"); in both, each fp32 lane is one
+// (row, token) and computes the same sequence of fp32 operations, so a token's
+// result is the same bits whatever T and whatever kernel ran it: batched decode
+// equals single-sequence decode, and a speculative verify pass plain decode.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "kernels/dispatch.h"
 #include "kernels/matmul_avx2.h"
 #include "kernels/matmul_decode_avx2.h"
-
-
+#include "kernels/matmul_xwt_int8_rows.h"
 
 namespace frugal::avx2 {
 
 namespace {
 
-// x quantized per 32-value block, for T tokens of nb blocks.
-struct QuantX {
-  int64_t nb = 0;
-  int8_t* q = nullptr;    // [T][nb * 32]
-  uint8_t* aq = nullptr;  // |q| (Q8_0)
-  float* d = nullptr;     // [T][nb]
-  float* c = nullptr;     // [T][nb] d sum(q): Q4_0's -8, as sum (q - 8) x^ = sum q x^ - 8 sum x^
-  int32_t* s = nullptr;   // [T][nb] sum(q), the same offset in integers (the token-tiled kernel)
-};
-
 // Quantizes one token's row of K = 32 nb values; false if it holds inf or NaN.
-bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d, float* c, int32_t* qsum) {
+bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d, int32_t* s8) {
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t b = 0; b < nb; ++b) {
@@ -63,25 +56,18 @@ bool quantize_x_row(const float* x, int64_t nb, int8_t* q, uint8_t* aq, float* d
       qi[i] = _mm256_cvtps_epi32(_mm256_div_ps(v[i], dv));  // round to nearest even
     }
     const __m256i s16a = _mm256_packs_epi32(qi[0], qi[1]), s16b = _mm256_packs_epi32(qi[2], qi[3]);
-    const __m256i s8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(s16a, s16b), order);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), s8);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(aq + 32 * b), _mm256_abs_epi8(s8));
+    const __m256i qb = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(s16a, s16b), order);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), qb);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(aq + 32 * b), _mm256_abs_epi8(qb));
     // sum of the 32 bytes: madd with ones after sign-extending pairs
-    const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), s8);
+    const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), qb);
     __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
     __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    qsum[b] = _mm_cvtsi128_si32(t);
-    c[b] = db * float(qsum[b]);  // 8 lanes of it make the - 8 d sum(q)
+    s8[b] = 8 * _mm_cvtsi128_si32(t);
   }
   return true;
-}
-
-inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
 }
 
 // fp16 -> fp32 for every code (256 KB, built once): a block scale then costs two
@@ -101,133 +87,70 @@ inline uint16_t load_u16(const uint8_t* p) {
   return h;
 }
 
-struct IntQ8_0 {
+// The AVX2 formats of the rows-in-lanes kernel (matmul_xwt_int8_rows.h).
+// {sum of the 8 lanes of v[r]} for r = 0..7, exact. By unpacks and adds: on Zen 4
+// an hadd costs 4 adds' time and competes with the multiplies.
+inline __m256i lane_sums_epi32(const __m256i* v) {
+  __m256i x[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i)  // {a0+a2, b0+b2, a1+a3, b1+b3 | a4+a6, b4+b6, a5+a7, b5+b7}
+    x[i] = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]),
+                            _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+  // {a, b, c, d | a, b, c, d}: each half's 4 lanes summed
+  const __m256i y0 = _mm256_add_epi32(_mm256_unpacklo_epi64(x[0], x[1]), _mm256_unpackhi_epi64(x[0], x[1]));
+  const __m256i y1 = _mm256_add_epi32(_mm256_unpacklo_epi64(x[2], x[3]), _mm256_unpackhi_epi64(x[2], x[3]));
+  return _mm256_add_epi32(_mm256_blend_epi32(y0, y1, 0xF0), _mm256_permute2x128_si256(y0, y1, 0x21));
+}
+
+// Q8_0 keeps each row's block in one vector (transposing it as Q4_0 does measured
+// slower: 16 broadcasts of x per token and block, where this needs 2 loads), and
+// packs the 8 rows' int32 lanes with lane_sums_epi32 per token.
+struct RowsQ8_0 {
   static constexpr int64_t kBytes = kQ8_0Bytes;
-  static constexpr bool kOffset = false;
-  static inline __m256i load(const uint8_t* blk) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  static constexpr int kWRegs = kRows;
+  static inline void load(const uint8_t* blk, const int64_t* off, __m256i* w) {
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) w[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + off[r] + 2));
   }
-  // sum over the block of w x^, as 8 int32 lanes.
-  static inline __m256i dot(__m256i w, const QuantX& qx, int64_t t, int64_t b) {
-    const int64_t o = t * qx.nb * 32 + b * 32;
-    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx.q + o));
-    const __m256i ax = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx.aq + o));
-    const __m256i p16 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, xq));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+  // {sum_k w[r][k] x^[k]} for the 8 rows, exact: per row maddubs(|x^|, w with x^'s
+  // sign) (pairs <= 2 * 127 * 127 < 2^15) and madd to 8 int32 lanes, then the lanes
+  // of the 8 rows added up.
+  static inline __m256i isum(const __m256i* w, const int8_t* xq, const uint8_t* aq, int32_t) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+    const __m256i ax = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq));
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i d[kRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) d[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w[r], x)), ones);
+    return lane_sums_epi32(d);
   }
 };
 
-struct IntQ4_0 {
+struct RowsQ4_0 {
   static constexpr int64_t kBytes = kQ4_0Bytes;
-  static constexpr bool kOffset = true;  // the caller subtracts d_w qx.c
-  // The 32 nibbles as bytes, in element order (low nibbles, then high nibbles).
-  static inline __m256i load(const uint8_t* blk) {
-    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
-    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
-  }
-  // sum over the block of q x^ (without the -8), as 8 int32 lanes.
-  static inline __m256i dot(__m256i w, const QuantX& qx, int64_t t, int64_t b) {
-    const int64_t o = t * qx.nb * 32 + b * 32;
-    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx.q + o));
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w, xq), _mm256_set1_epi16(1));
+  static constexpr int kWRegs = 8;
+  static inline void load(const uint8_t* blk, const int64_t* off, __m256i* wt) { load_q4_0_transposed(blk, off, wt); }
+  // {sum_k (q[r][k] - 8) x^[k]}, exact: maddubs(q, x^) with the nibbles q in [0, 15]
+  // unsigned as stored; int16 lanes add up the 8 quads (16 products <= 15 * 127
+  // each: < 2^15), then - 8 sum(x^) in integers. (Packing 8 block-wide vectors by a
+  // tree of unpacks, as Q8_0 does, measured 1.4x slower per token here.)
+  static inline __m256i isum(const __m256i* wt, const int8_t* xq, const uint8_t*, int32_t s8) {
+    __m256i a = _mm256_maddubs_epi16(wt[0], bcast_quad(xq));
+#pragma GCC unroll 8
+    for (int u = 1; u < 8; ++u) a = _mm256_add_epi16(a, _mm256_maddubs_epi16(wt[u], bcast_quad(xq + 4 * u)));
+    return _mm256_sub_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)), _mm256_set1_epi32(s8));
   }
 };
-
-// acc[r][t] collects 8 lanes whose sum is y[t, r]: per block, the integer dot (8
-// lanes) times d_w d_x; Q4_0's offset as 8 lanes of d_w d_x sum(x^).
-template <class Q, int R, int TT>
-void xwt_int8_rows(const uint8_t* w, int64_t row_bytes, const QuantX& qx, const float* f16, float* y, int64_t ldy) {
-  __m256 acc[R][TT];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
-  const char* next = reinterpret_cast<const char*>(w + R * row_bytes);
-  const bool to_l1 = prefetch_to_l1(R * row_bytes);
-  for (int64_t b = 0; b < qx.nb; ++b) {
-    prefetch_next_rows(next, to_l1, b * R * Q::kBytes, (b + 1) * R * Q::kBytes);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* blk = w + r * row_bytes + b * Q::kBytes;
-      const __m256i wq = Q::load(blk);
-      const float* dw = f16 + load_u16(blk);
-#pragma GCC unroll 4
-      for (int t = 0; t < TT; ++t) {
-        const __m256 s = _mm256_cvtepi32_ps(Q::dot(wq, qx, t, b));
-        const __m256 dx = _mm256_broadcast_ss(qx.d + t * qx.nb + b);
-        if constexpr (Q::kOffset)  // d_w (s d_x - c / 8): the 8 lanes of c / 8 add up to c
-          acc[r][t] = _mm256_fmadd_ps(_mm256_fmsub_ps(s, dx, _mm256_broadcast_ss(qx.c + t * qx.nb + b)),
-                                      _mm256_broadcast_ss(dw), acc[r][t]);
-        else
-          acc[r][t] = _mm256_fmadd_ps(s, _mm256_mul_ps(_mm256_broadcast_ss(dw), dx), acc[r][t]);
-      }
-    }
-  }
-  for (int t = 0; t < TT; ++t) {
-    if constexpr (R == 4) {
-      _mm_storeu_ps(y + t * ldy, hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
-    } else {
-      for (int r = 0; r < R; ++r) y[t * ldy + r] = hsum(acc[r][t]);
-    }
-  }
-}
-
-// Tokens [t0, ...) of qx.
-QuantX tokens_from(const QuantX& qx, int64_t t0) {
-  return {qx.nb, qx.q + t0 * qx.nb * 32, qx.aq + t0 * qx.nb * 32, qx.d + t0 * qx.nb, qx.c + t0 * qx.nb,
-          qx.s + t0 * qx.nb};
-}
-
-template <class Q, int R>
-void xwt_int8_block(const uint8_t* w, int64_t row_bytes, int64_t T, const QuantX& qx, const float* f16, float* y,
-                    int64_t ldy) {
-  // Token tiles of up to 4: the block's weights come from memory once, then from L1.
-  for (int64_t t0 = 0; t0 < T; t0 += 4) {
-    const QuantX q = tokens_from(qx, t0);
-    float* yt = y + t0 * ldy;
-    switch (std::min<int64_t>(4, T - t0)) {
-      case 1: xwt_int8_rows<Q, R, 1>(w, row_bytes, q, f16, yt, ldy); break;
-      case 2: xwt_int8_rows<Q, R, 2>(w, row_bytes, q, f16, yt, ldy); break;
-      case 3: xwt_int8_rows<Q, R, 3>(w, row_bytes, q, f16, yt, ldy); break;
-      default: xwt_int8_rows<Q, R, 4>(w, row_bytes, q, f16, yt, ldy); break;
-    }
-  }
-}
-
-// Rows [r0, r0 + n) for all T tokens, R rows at a time (R T' <= 12 accumulators).
-template <class Q, int R>
-void xwt_int8_range(const uint8_t* data, int64_t row_bytes, int64_t r0, int64_t n, int64_t T, const QuantX& qx,
-                    const float* f16, float* y, int64_t ldy) {
-  int64_t i = 0;
-  for (; i + R <= n; i += R) xwt_int8_block<Q, R>(data + (r0 + i) * row_bytes, row_bytes, T, qx, f16, y + i, ldy);
-  for (; i < n; ++i) xwt_int8_block<Q, 1>(data + (r0 + i) * row_bytes, row_bytes, T, qx, f16, y + i, ldy);
-}
-
-template <class Q>
-void xwt_int8_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows, const QuantX& qx,
-                  ThreadPool& pool) {
-  const uint8_t* data = static_cast<const uint8_t*>(W.data);
-  const int64_t rb = W.row_bytes();
-  const float* f16 = f16_table();
-  pool.parallel_for(rows.count, [&](int64_t b, int64_t e, int) {
-    if (T <= 3) xwt_int8_range<Q, 4>(data, rb, rows.begin + b, e - b, T, qx, f16, y + b, ldy);
-    else xwt_int8_range<Q, 3>(data, rb, rows.begin + b, e - b, T, qx, f16, y + b, ldy);
-  }, pool_grain(rb, T, 16));
-}
 
 // ---------------------------------------------------------------------------
-// Token-tiled (T >= kInt8TiledMinT = 6): tokens in the lanes. The kernel above puts
-// 32 values of one block in a vector and pays, per (row, token, block), a
-// conversion and two float ops to apply d_w d_x to its 8 partial lanes. Here a
-// vector holds 8 tokens x 4 consecutive values ("a quad") of x, and the 4 weights
-// of the same quad are broadcast: maddubs + madd give 8 tokens' partial sums at
-// once, the block's integer sum stays in int32 lanes, and the scale is applied
-// once per (row, block) for 8 tokens: about 1.5x (Q8_0) to 2x (Q4_0) fewer
-// instructions per multiply-add. Each lane (token) computes
+// Token-tiled (T >= kInt8TiledMinT = 6): tokens in the lanes. A vector holds 8
+// tokens x 4 consecutive values ("a quad") of x, and the 4 weights of the same
+// quad are broadcast: maddubs + madd give 8 tokens' partial sums at once, the
+// block's integer sum stays in int32 lanes, and the scale is applied once per
+// (row, block) for 8 tokens. Each lane (token) computes
 //   y = sum over blocks, in order, of fma(float(isum_b), d_x,b * d_w,b, y)
-// so a token's result does not depend on the other tokens of the call, nor on
-// the row blocking or the threads (but is rounded differently from the kernel
-// above: batched and single decode agree bit for bit only up to 5 tokens).
+// as a lane of the rows-in-lanes kernel above does (d_x d_w is the same fp32
+// product as its d_w d_x).
 //   Q8_0: maddubs(|x^|, sign(w, x^)) (pairs <= 2 * 127 * 127 < 2^15), madd to int32
 //         per quad.
 //   Q4_0: maddubs(q, x^) with the nibbles q in [0, 15] unsigned as stored; int16
@@ -277,7 +200,7 @@ void tiles_from(const QuantX& qx, int64_t T, QuantXTiles& xt) {
         std::memcpy(ta + (b * 8 + u) * kTile + i, a4 + b * 8 + u, 4);
       }
       xt.d[size_t((j * nb + b) * kTile + i)] = qx.d[t * nb + b];
-      xt.s8[size_t((j * nb + b) * kTile + i)] = 8 * qx.s[t * nb + b];
+      xt.s8[size_t((j * nb + b) * kTile + i)] = qx.s8[t * nb + b];
     }
   }
 }
@@ -408,21 +331,19 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
   thread_local std::vector<int8_t> q;
   thread_local std::vector<uint8_t> aq;
   thread_local std::vector<float> d;
-  thread_local std::vector<float> c;
-  thread_local std::vector<int32_t> qs;
+  thread_local std::vector<int32_t> s8;
   q.resize(size_t(T * nb * 32));
   aq.resize(q.size());
   d.resize(size_t(T * nb));
-  c.resize(d.size());
-  qs.resize(d.size());
-  QuantX qx{nb, q.data(), aq.data(), d.data(), c.data(), qs.data()};
+  s8.resize(d.size());
+  QuantX qx{nb, q.data(), aq.data(), d.data(), s8.data()};
   for (int64_t t = 0; t < T; ++t)
-    if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.c + t * nb,
-                        qx.s + t * nb))
+    if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.s8 + t * nb))
       return false;  // inf / NaN in x: the fp32 kernels propagate them exactly
   if (T >= kInt8TiledMinT) xwt_int8_tiled_run(y, ldy, T, W, rows, qx, pool);
-  else if (W.dtype == DType::Q8_0) xwt_int8_run<IntQ8_0>(y, ldy, T, W, rows, qx, pool);
-  else xwt_int8_run<IntQ4_0>(y, ldy, T, W, rows, qx, pool);
+  else if (int8_isa() == Int8Isa::Avx512Vnni) matmul_xwt_int8_rows_vnni(y, ldy, T, W, rows, qx, pool);
+  else if (W.dtype == DType::Q8_0) xwt_int8_rows_run<RowsQ8_0>(y, ldy, T, W, rows, qx, pool);
+  else xwt_int8_rows_run<RowsQ4_0>(y, ldy, T, W, rows, qx, pool);
   return true;
 }
 

@@ -1,7 +1,8 @@
 // Fast matmul kernels against the plain reference, over every weight dtype
 // (f32, bf16, f16, fp8 e4m3 with block scales, Q8_0, Q4_0), odd shapes, T = 0..17
 // and beyond (the register path T <= 4, the tiled path T >= 5, x W's T <= 16 /
-// BLAS beyond; Q8_0 / Q4_0: the int8 kernels, token-tiled from T = 6 to 64),
+// BLAS beyond; Q8_0 / Q4_0: the int8 kernels, 8 rows in the lanes up to T = 5,
+// token-tiled from T = 6 to 64),
 // row sub-ranges, strided inputs/outputs with guard values that must stay
 // untouched, and 1..3 threads.
 //
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -78,6 +80,15 @@ std::vector<float> random_vec(int64_t n, std::mt19937& rng) {
   std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) x = nd(rng);
   return v;
+}
+
+// The int8 kernels' instruction sets this CPU runs (AVX2 always listed: without
+// it the scalar path runs whatever the choice).
+std::vector<Int8Isa> int8_isas() {
+  std::vector<Int8Isa> out{Int8Isa::Avx2};
+  if (cpu_has_avx512_vnni()) out.push_back(Int8Isa::Avx512Vnni);
+  else std::printf("no AVX512-VNNI on this CPU: its int8 kernel is not tested here\n");
+  return out;
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
@@ -228,12 +239,17 @@ TEST(Matmul, GenericMatchesReference) {
 
 // The int8 path against an exact emulation of it: x quantized the same way (d_x =
 // amax / 127 per 32-block, round to nearest even), products summed in double.
+// 45 rows: 5 groups of 8 and a partial one.
 TEST(Matmul, Int8PathMatchesItsDefinition) {
   if (!cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(4);
-  ThreadPool pool(2);
+  ThreadPool pool1(1), pool3(3);
+  const Int8Isa best = int8_isa();
+  for (Int8Isa isa : int8_isas())
   for (DType dt : {DType::Q8_0, DType::Q4_0})
-    for (int64_t T : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64}) {
+    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 64}) {
+      ASSERT_TRUE(int8_isa_set(isa));
+      ThreadPool& pool = T % 2 ? pool3 : pool1;
       const int64_t rows = 45, cols = 544;
       TestWeight w(dt, rows, cols, rng);
       std::vector<float> x = random_vec(T * cols, rng);
@@ -256,10 +272,11 @@ TEST(Matmul, Int8PathMatchesItsDefinition) {
             mag += std::fabs(xq[size_t(k)] * w.view.at(i, k));
           }
           ASSERT_NEAR(y[size_t(t * rows + i)], want, std::ldexp(double(cols) / 8 + 16, -24) * mag)
-              << dtype_name(dt) << " T=" << T << " t=" << t << " row " << i;
+              << dtype_name(dt) << " T=" << T << " t=" << t << " row " << i << " isa " << int(isa);
         }
       }
     }
+  int8_isa_set(best);
 }
 
 // A token's outputs do not depend on how many tokens share the call (T <= 4: the
@@ -283,28 +300,37 @@ TEST(Matmul, BatchOfFourEqualsFourSingles) {
   }
 }
 
-// Q8_0 / Q4_0 from 6 to 64 tokens (the token-tiled int8 kernel): a token's outputs
-// do not depend on the other tokens of the call, nor on the threads: its results in
-// calls of 6, 8, 9, 16, 33 and 64 tokens are the same bits.
+// Q8_0 / Q4_0 up to 64 tokens (the int8 kernels: rows in the lanes up to 5 tokens,
+// AVX2 or AVX512-VNNI, token-tiled from 6): a token's outputs do not depend on the
+// other tokens of the call, nor on which kernel or ISA ran, nor on the threads or on
+// where a row falls in the 8-row groups: its results in calls of 1..9, 16, 33 and 64 tokens, over all rows
+// or a range starting at row 3, are the same bits.
 // Without AVX2 the scalar path runs: the same property must hold there too.
-TEST(Matmul, Int8TiledTokenIndependent) {
+TEST(Matmul, Int8TokenIndependent) {
   std::mt19937 rng(8);
   ThreadPool pool1(1), pool3(3);
+  constexpr int64_t kRows = 203, kCols = 1120;  // 3 threads get several chunks of rows
+  const Int8Isa best = int8_isa();
+  for (Int8Isa isa : int8_isas())
   for (DType dt : {DType::Q8_0, DType::Q4_0}) {
-    TestWeight w(dt, 75, 320, rng);
-    const std::vector<float> x = random_vec(64 * 320, rng);
-    std::vector<float> want(size_t(64 * 75));
-    matmul_xwt_fast(want.data(), 75, x.data(), 320, 64, w.view, {0, 75}, pool1);
-    for (int64_t T : {6, 8, 9, 16, 33}) {
-      // tokens [64 - T, 64): each sits at another position of its call
-      std::vector<float> y(size_t(T * 75));
-      matmul_xwt_fast(y.data(), 75, x.data() + (64 - T) * 320, 320, T, w.view, {0, 75}, pool3);
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t i = 0; i < 75; ++i)
-          ASSERT_EQ(y[size_t(t * 75 + i)], want[size_t((64 - T + t) * 75 + i)])
-              << dtype_name(dt) << " T=" << T << " t=" << t << " i=" << i;
-    }
+    ASSERT_TRUE(int8_isa_set(isa));
+    TestWeight w(dt, kRows, kCols, rng);
+    const std::vector<float> x = random_vec(64 * kCols, rng);
+    std::vector<float> want(size_t(64 * kRows));
+    matmul_xwt_fast(want.data(), kRows, x.data(), kCols, 64, w.view, {0, kRows}, pool1);
+    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 33})
+      for (int64_t r0 : {0, 3}) {
+        // tokens [64 - T, 64): each sits at another position of its call
+        const int64_t n = kRows - r0;
+        std::vector<float> y(size_t(T * n));
+        matmul_xwt_fast(y.data(), n, x.data() + (64 - T) * kCols, kCols, T, w.view, {r0, n}, T % 2 ? pool3 : pool1);
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(y[size_t(t * n + i)], want[size_t((64 - T + t) * kRows + r0 + i)])
+                << dtype_name(dt) << " T=" << T << " t=" << t << " row " << r0 + i << " isa " << int(isa);
+      }
   }
+  int8_isa_set(best);
 }
 
 // e4m3's only NaN (S.1111.111) must come out as NaN from every path, and leave the
