@@ -10,7 +10,7 @@
 #   6. eval       the RL model on the same split (+ the controls: rs-sft, random reward)
 #   7. ship       models/frugal-r1-tiny/ (Hugging Face layout)
 # Environment: BUILD (default build), WORK (default $BUILD/model-recipe),
-# PRETRAIN_STEPS, GRPO_STEPS, CONTROL_STEPS, EVAL_N, EVAL_K, THREADS to scale the
+# PRETRAIN_STEPS, GRPO_STEPS, CONTROL_STEPS, EVAL_N, EVAL_K, THREADS, RL_LR, MAX_NEW to scale the
 # run, CONTROLS=0 to skip the control runs (rejection-sampling SFT, random reward).
 # RL never prompts with a problem of the pretraining corpus (--exclude-problems):
 # the base model has memorized those, and rewarding recall teaches no search.
@@ -29,6 +29,8 @@ CONTROL_STEPS=${CONTROL_STEPS:-100}  # GRPO's checkpoint at this step is compare
 EVAL_N=${EVAL_N:-200}
 EVAL_K=${EVAL_K:-16}
 THREADS=${THREADS:-0}
+RL_LR=${RL_LR:-5e-5}    # GRPO and the controls alike (2e-5 moved the policy little in 100 steps: KL 0.006)
+MAX_NEW=${MAX_NEW:-256}  # tokens per answer in RL and eval: ~6 attempts of ~37 tokens
 SHIP=${SHIP:-models/frugal-r1-tiny}
 mkdir -p "$WORK"
 
@@ -39,7 +41,8 @@ latest() { ls -d "$1"/checkpoints/step-* 2>/dev/null | sort | tail -1; }
 
 if ! done_mark corpus; then
   stage "corpus"
-  "$FRUGAL" corpus --docs 60000 --seed 1 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt" \
+  "$FRUGAL" corpus --docs 60000 --seed 1 --direct 0.25 --search 0.35 --give-up 0.25 --arithmetic 0.15 \
+    --max-failed 6 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt" \
     --problems-out "$WORK/corpus-problems.jsonl"
   mark corpus
 fi
@@ -66,7 +69,7 @@ BASE=$(latest "$WORK/pretrain")
 
 eval_model() {  # eval_model MODEL NAME
   "$FRUGAL" eval -m "$1" --task countdown --split test --n "$EVAL_N" --samples "$EVAL_K" \
-    --max-new-tokens 160 --out "$WORK/eval-$2.jsonl" --json -t "$THREADS" > "$WORK/eval-$2.json"
+    --max-new-tokens "$MAX_NEW" --out "$WORK/eval-$2.jsonl" --json -t "$THREADS" > "$WORK/eval-$2.json"
   cat "$WORK/eval-$2.json" >&2
 }
 
@@ -78,7 +81,7 @@ fi
 
 # RL runs from the same base model with the same rollouts budget: GRPO, and the
 # two controls of docs/r1.md (rejection-sampling fine-tuning; a random reward).
-RL_ARGS=(-t "$THREADS" --prompts 16 --group 8 --max-new-tokens 160 --lr 2e-5 --checkpoint-every 25 --keep 100
+RL_ARGS=(-t "$THREADS" --prompts 16 --group 8 --max-new-tokens "$MAX_NEW" --lr "$RL_LR" --checkpoint-every 25 --keep 100
          --exclude-problems "$WORK/corpus-problems.jsonl")
 rl_stage() {  # rl_stage NAME STEPS ARGS...
   local name=$1 steps=$2; shift 2
