@@ -48,7 +48,8 @@ struct SpanTimer {
   SpanTimes elapsed() const { return {seconds_since(t0), process_cpu_seconds() - cpu0}; }
 };
 
-// Medians of wall and CPU seconds over `runs` spans of fn() (each taken separately).
+// Medians of wall and CPU seconds over `runs` spans of fn() (each taken separately):
+// a shared machine's bandwidth moves between runs, one outlier should not decide.
 template <typename Fn>
 SpanTimes median_times(int64_t runs, Fn fn) {
   std::vector<double> w, c;
@@ -60,16 +61,6 @@ SpanTimes median_times(int64_t runs, Fn fn) {
   std::sort(w.begin(), w.end());
   std::sort(c.begin(), c.end());
   return {w[w.size() / 2], c[c.size() / 2]};
-}
-
-// The median of `runs` timings of fn() (which returns the seconds it measured):
-// a shared machine's bandwidth moves between runs, one outlier should not decide.
-template <typename Fn>
-double median_seconds(int64_t runs, Fn fn) {
-  std::vector<double> t;
-  for (int64_t i = 0; i < runs; ++i) t.push_back(fn());
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
 }
 
 int64_t view_bytes(const MatrixView& v) {
