@@ -99,7 +99,7 @@ rl_stage() {  # rl_stage NAME STEPS ARGS...
 # samples per group, std-normalized advantages blow the 0.1 format bonus up to the
 # size of a correct answer and GRPO learns to answer early (docs/r1.md, run 2).
 rl_stage grpo "$GRPO_STEPS" --no-std --beta 0.001 --ref-reset 100
-RL=$(latest "$WORK/grpo")
+RL="$WORK/grpo/checkpoints/step-$(printf %08d "$GRPO_STEPS")"  # not the latest: a run folder may have been taken further by hand
 if ! done_mark eval-rl; then
   stage "eval RL model $RL"
   eval_model "$RL" rl
