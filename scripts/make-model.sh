@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make model`: the shipped reasoning model from scratch (issue 6), every stage
 # resumable: run it again after an interruption and it continues where it stopped.
-#   1. corpus     Countdown try-check-retry traces + arithmetic (frugal corpus)
+#   1. corpus     Countdown try-check-retry traces + arithmetic (frugal corpus); failed
+#                 attempts are near misses (the closest of 4 random wrong ones)
 #   2. tokenizer  a byte-level BPE trained on the corpus (frugal tokenizer-train)
 #   3. pretrain   a DeepSeek-V3-architecture model (MLA, MoE + shared expert with
 #                 bias balancing, MTP) from recipes/frugal-r1-tiny.json (frugal train)
@@ -42,7 +43,7 @@ latest() { ls -d "$1"/checkpoints/step-* 2>/dev/null | sort | tail -1; }
 if ! done_mark corpus; then
   stage "corpus"
   "$FRUGAL" corpus --docs 60000 --seed 1 --direct 0.25 --search 0.35 --give-up 0.25 --arithmetic 0.15 \
-    --max-failed 6 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt" \
+    --max-failed 6 --wrong-pool 4 -o "$WORK/corpus.jsonl" --text-out "$WORK/corpus.txt" \
     --problems-out "$WORK/corpus-problems.jsonl"
   mark corpus
 fi

@@ -72,6 +72,9 @@ Command corpus_command(CLI::App& app) {
   sub->add_option("--give-up", a->o.mix.give_up, "Weight of traces that fail and answer wrong");
   sub->add_option("--arithmetic", a->o.mix.arithmetic, "Weight of worked multi-digit arithmetic");
   sub->add_option("--max-failed", a->o.max_failed, "Most failed attempts in a search trace")->check(CLI::Range(1, 16));
+  sub->add_option("--wrong-pool", a->o.wrong_pool,
+                  "Each failed attempt is the nearest miss of this many random ones (1: uniformly random)")
+      ->check(CLI::Range(1, 64));
   return {sub, [a] { return corpus_main(*a); }};
 }
 

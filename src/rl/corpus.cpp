@@ -1,6 +1,8 @@
 #include "rl/corpus.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -74,14 +76,25 @@ std::vector<Chain> chain_solutions(const CountdownProblem& p) {
 }
 
 // A random chain with a whole-number value that misses the target.
-Chain chain_wrong(TaskRng& rng, const CountdownProblem& p) {
+std::pair<Chain, int64_t> chain_wrong_one(TaskRng& rng, const CountdownProblem& p) {
   for (;;) {
     Chain c{p.numbers, std::string(p.numbers.size() - 1, '+')};
     for (size_t i = c.order.size() - 1; i > 0; --i) std::swap(c.order[i], c.order[size_t(rng.uniform(0, int64_t(i)))]);
     for (char& op : c.ops) op = "+-*/"[rng.uniform(0, 3)];
     std::optional<int64_t> v = chain_value(c);
-    if (v && *v != p.target) return c;
+    if (v && *v != p.target) return {c, *v};
   }
+}
+
+// The wrong chain closest to the target among `pool` random ones: a near miss,
+// the attempt a searcher aiming at the target would plausibly make (pool 1: any).
+Chain chain_wrong(TaskRng& rng, const CountdownProblem& p, int pool) {
+  auto [best, best_v] = chain_wrong_one(rng, p);
+  for (int k = 1; k < pool; ++k) {
+    auto [c, v] = chain_wrong_one(rng, p);
+    if (std::llabs(v - p.target) < std::llabs(best_v - p.target)) best = c, best_v = v;
+  }
+  return best;
 }
 
 std::string kind_for(TaskRng& rng, const CorpusMix& mix) {
@@ -116,7 +129,7 @@ CorpusDoc corpus_doc(const CorpusOptions& opt, int64_t index) {
   // Wrong attempts are all different: a trace never repeats itself (the first
   // run's base model looped on one attempt under greedy decoding).
   for (int i = 0, tries = 0; i < failed && tries < 64; ++tries) {
-    const Chain c = chain_wrong(rng, p);
+    const Chain c = chain_wrong(rng, p, opt.wrong_pool);
     const std::string line = chain_trace_line(c, p.target);
     if (std::find(lines.begin(), lines.end(), line) != lines.end()) continue;
     last = c;

@@ -12,7 +12,9 @@
 //   search   1..max_failed wrong attempts, then a right one (the rare behaviour RL should amplify)
 //   give_up  1..2 wrong attempts, then the last one answered anyway (wrong)
 //   arithmetic  a multi-digit problem worked out column by column
-// Attempts combine the numbers left to right ("chains"); problems with no chain
+// Wrong attempts are random chains, or with wrong_pool > 1 near misses (the
+// closest to the target of wrong_pool random chains), so that the model learns
+// to aim its guesses. Attempts combine the numbers left to right ("chains"); problems with no chain
 // solution are skipped by the corpus (they stay in the eval split).
 #pragma once
 
@@ -34,6 +36,7 @@ struct CorpusOptions {
   uint64_t seed = 0;
   CorpusMix mix;
   int max_failed = 4;  // wrong attempts before the right one in a search trace
+  int wrong_pool = 1;  // each wrong attempt is the nearest miss of this many random ones
 };
 
 struct CorpusDoc {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <regex>
 
@@ -31,8 +33,11 @@ int expect_steps_true(const std::string& reasoning) {
   return n;
 }
 
-TEST(Corpus, DocumentsAreTrueToTheirKind) {
+class CorpusKinds : public ::testing::TestWithParam<int> {};
+
+TEST_P(CorpusKinds, DocumentsAreTrueToTheirKind) {
   CorpusOptions opt{.seed = 3};
+  opt.wrong_pool = GetParam();
   std::map<std::string, int> kinds;
   for (int64_t i = 0; i < 2000; ++i) {
     CorpusDoc d = corpus_doc(opt, i);
@@ -77,6 +82,35 @@ TEST(Corpus, DocumentsAreTrueToTheirKind) {
   }
   // Deterministic.
   EXPECT_EQ(corpus_doc(opt, 17).reasoning, corpus_doc(opt, 17).reasoning);
+}
+
+INSTANTIATE_TEST_SUITE_P(WrongPool, CorpusKinds, ::testing::Values(1, 4));
+
+// Near misses: with a pool of 8 random wrong chains per failed attempt, the
+// attempts' values (computed by the verifier's evaluator) land closer to the
+// target than uniformly random wrong attempts do.
+TEST(Corpus, NearMissesAreCloserToTheTarget) {
+  auto mean_log_miss = [](int pool) {
+    CorpusOptions opt{.seed = 5};
+    opt.wrong_pool = pool;
+    double sum = 0;
+    int n = 0;
+    for (int64_t i = 0; i < 600; ++i) {
+      CorpusDoc d = corpus_doc(opt, i);
+      if (d.kind == "arithmetic") continue;
+      for (const std::string& a : trace_attempts(d.reasoning)) {
+        std::optional<CountdownValue> v = countdown_eval(a);
+        EXPECT_TRUE(v && v->den == 1) << a;
+        if (!v || v->num == d.problem.countdown.target) continue;
+        sum += std::log(1.0 + double(std::llabs(v->num - d.problem.countdown.target)));
+        ++n;
+      }
+    }
+    EXPECT_GT(n, 300);
+    return sum / n;
+  };
+  const double uniform = mean_log_miss(1), near = mean_log_miss(8);
+  EXPECT_LT(near, uniform - 0.5) << "uniform " << uniform << " near " << near;
 }
 
 TEST(Corpus, SelfCorrectionOnHandMadeTraces) {
