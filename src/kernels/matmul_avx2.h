@@ -49,6 +49,16 @@ struct QuantX {
 void matmul_xwt_int8_rows_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
                                const QuantX& qx, ThreadPool& pool);
 
+// The token-tiled int8 kernel with AVX512-VNNI on 16-token tiles
+// (matmul_xwt_int8_tiled_vnni.cpp), the same bits as the AVX2 one, used from 9
+// tokens on; `f16` is the fp16 -> fp32 table of all 65536 codes. Call only where
+// cpu_has_avx512_vnni(). kernels_bench [2048, 10944], 1 thread, GFLOP/s AVX2 ->
+// VNNI (2026-11-24, a training run paused): Q8_0 T = 16 95-110 -> 155-169, T = 64
+// 97-117 -> 173-177; Q4_0 T = 16 161-167 -> 208-219, T = 64 170-177 -> 229-234;
+// at T = 8 (half the lanes empty) it is slower: Q8_0 85-107 -> 81-83, Q4_0 152-156 -> 102-112.
+void matmul_xwt_int8_tiled_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
+                                const QuantX& qx, const float* f16, ThreadPool& pool);
+
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
 

@@ -340,7 +340,9 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
   for (int64_t t = 0; t < T; ++t)
     if (!quantize_x_row(x + t * ldx, nb, qx.q + t * nb * 32, qx.aq + t * nb * 32, qx.d + t * nb, qx.s8 + t * nb))
       return false;  // inf / NaN in x: the fp32 kernels propagate them exactly
-  if (T >= kInt8TiledMinT) xwt_int8_tiled_run(y, ldy, T, W, rows, qx, pool);
+  if (T > kTile && int8_isa() == Int8Isa::Avx512Vnni)  // 16-token tiles: for 6..8 tokens, half empty
+    matmul_xwt_int8_tiled_vnni(y, ldy, T, W, rows, qx, f16_table(), pool);
+  else if (T >= kInt8TiledMinT) xwt_int8_tiled_run(y, ldy, T, W, rows, qx, pool);
   else if (int8_isa() == Int8Isa::Avx512Vnni) matmul_xwt_int8_rows_vnni(y, ldy, T, W, rows, qx, pool);
   else if (W.dtype == DType::Q8_0) xwt_int8_rows_run<RowsQ8_0>(y, ldy, T, W, rows, qx, pool);
   else xwt_int8_rows_run<RowsQ4_0>(y, ldy, T, W, rows, qx, pool);
