@@ -1,6 +1,7 @@
 // Load for frugal serve (not a test): C concurrent clients, each sending R
 // streaming chat requests one after another; prints aggregate generated tokens/s
-// and p50 / p99 time to first token. Plain Node (>= 18), no packages.
+// and p50 / p99 time to first token, after one untimed warm-up request. Plain Node
+// (>= 18), no packages.
 //   node bench/serve_load.cjs URL CLIENTS [REQUESTS_PER_CLIENT=2] [MAX_TOKENS=32] [SYSTEM=none|shared|distinct] [API_KEY]
 // SYSTEM: a long system prompt (~500 tokens) that all requests share (prefix-cache
 // hits after the first) or that differs per request from its first word (no hits).
@@ -19,7 +20,8 @@ async function one(i, r) {
       // Distinct prompts (no prefix-cache hits beyond the template's opening).
       messages: [
         ...(system === "none" ? [] : [{ role: "system", content: (system === "shared" ? "" : `${i}-${r} `) + rules }]),
-        { role: "user", content: `client ${i} request ${r}: ` + "tell me a long story about it. ".repeat(4) },
+        // The phase (client count) first: a phase never hits the cache on an earlier phase's prompts.
+        { role: "user", content: `run ${clients} client ${i} request ${r}: ` + "tell me a long story about it. ".repeat(4) },
       ],
       max_tokens: maxTokens, temperature: 0, ignore_eos: true, stream: true,
       stream_options: { include_usage: true },
@@ -47,6 +49,9 @@ async function one(i, r) {
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 (async () => {
+  // One untimed request first: the weights' pages and the server's buffers are
+  // warm before the clock starts (a cold first request costs seconds).
+  await one("warm-up", 0);
   const t0 = performance.now();
   const results = (await Promise.all([...Array(clients).keys()].map(async (i) => {
     const out = [];
