@@ -111,8 +111,13 @@ if [ "${CONTROLS:-1}" = 1 ]; then
   rl_stage rs-sft "$CONTROL_STEPS" --algorithm rs-sft
   rl_stage random-reward "$CONTROL_STEPS" --random-reward 0.3 --beta 0.001 --ref-reset 100
   if ! done_mark eval-rl-matched; then
-    stage "eval GRPO at step $CONTROL_STEPS (the controls' budget)"
-    eval_model "$WORK/grpo/checkpoints/step-$(printf %08d "$CONTROL_STEPS")" rl-matched
+    if [ "$CONTROL_STEPS" = "$GRPO_STEPS" ]; then  # the same checkpoint: the same evaluation
+      cp "$WORK/eval-rl.json" "$WORK/eval-rl-matched.json"
+      cp "$WORK/eval-rl.jsonl" "$WORK/eval-rl-matched.jsonl"
+    else
+      stage "eval GRPO at step $CONTROL_STEPS (the controls' budget)"
+      eval_model "$WORK/grpo/checkpoints/step-$(printf %08d "$CONTROL_STEPS")" rl-matched
+    fi
     mark eval-rl-matched
   fi
   for name in rs-sft random-reward; do
