@@ -7,13 +7,12 @@
 //
 // Numerics of the fast versions: fp32 products of the exactly decoded weights,
 // summed in a different order than the reference (error <= 2^-24 (K/8 + 16)
-// sum |x w|), except Q8_0 / Q4_0 weights with T <= 64 tokens on AVX2, where x is
-// rounded to int8 per 32 values (d = amax / 127) for integer dot products: an
-// added error <= sum over 32-blocks of (amax_block(x) / 254) sum |w|
-// (matmul_xwt_int8_avx2.cpp). A token's result never depends on the other
-// tokens of the call for T <= 4 (Q formats: any T <= 64), so batched decode
-// equals single-sequence decode bit for bit up to 4 sequences (Q formats: up to
-// 64).
+// sum |x w|), except Q8_0 / Q4_0 weights on AVX2, where x is rounded to int8
+// per 32 values (d = amax / 127) for integer dot products: an added error <= sum
+// over 32-blocks of (amax_block(x) / 254) sum |w| (matmul_xwt_int8_avx2.cpp). A
+// token's result never depends on the other tokens of the call for T <= 4 (Q
+// formats: any T), so batched decode equals single-sequence decode bit for bit up
+// to 4 sequences (Q formats: any number), and Q formats' prefill equals decode.
 #pragma once
 
 #include <cstdint>

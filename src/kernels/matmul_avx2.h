@@ -19,15 +19,15 @@ void matmul_xwt(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, c
 void matmul_xw(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W, RowRange rows,
                ThreadPool& pool);
 
-// Q8_0 / Q4_0 with T <= kInt8MaxT (decode and small batches): x quantized to int8
-// per 32-block and integer dot products (matmul_xwt_int8_avx2.cpp states the
-// error). Measured on one Zen 4 core (kernels_bench [2048, 10944], CPU time, a
-// loaded machine), GFLOP/s of the token-tiled int8 kernel vs the fp32 tiles:
-// T = 32: Q8_0 117 vs 63, Q4_0 190 vs 67; T = 64 the same per token. Larger T
-// (prefill) keeps the fp32 tiles, whose blocking keeps x in L2 (the int8 kernel
-// reads all of x once per 4 rows).
-// Returns false, doing nothing, where it does not apply (other dtypes, larger T,
-// block scales, x not finite).
+// Q8_0 / Q4_0, any T: x quantized to int8 per 32-block and integer dot products
+// (matmul_xwt_int8_avx2.cpp states the error). Measured on one Zen 4 core
+// (kernels_bench [2048, 10944], CPU time, a loaded machine), GFLOP/s of the
+// token-tiled int8 kernel vs the fp32 tiles: T = 32: Q8_0 117 vs 63, Q4_0 190 vs
+// 67; T = 64 the same per token. More than kInt8MaxT tokens (prefill) run in
+// chunks of kInt8MaxT, whose quantized x stays in L2 (the kernel reads all of a
+// chunk's x once per 4 rows).
+// Returns false where it does not apply (other dtypes, block scales, x not
+// finite); y may then hold partial results, which the fp32 kernels overwrite.
 constexpr int64_t kInt8MaxT = 64;
 // From this many tokens on, the int8 kernel puts tokens in the vector lanes
 // (matmul_xwt_int8_avx2.cpp, "Token-tiled"), below it rows. Both give a token's

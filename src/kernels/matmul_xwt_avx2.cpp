@@ -1,6 +1,7 @@
 // y = x W^T (a Linear) on AVX2/FMA/F16C, weights decoded in registers.
 //
-// Q8_0 / Q4_0 with T <= 64 go to the integer kernels (matmul_xwt_int8_avx2.cpp).
+// Q8_0 / Q4_0 go to the integer kernels (matmul_xwt_int8_avx2.cpp) unless x is
+// not finite.
 //
 // Decode, T <= 4 tokens ("fused"): R rows at a time, every group of G stored
 // weights is decoded once into registers and multiplied with all T tokens; the

@@ -1,4 +1,5 @@
-// y = x W^T for Q8_0 / Q4_0 weights and T <= 64 tokens, with integer dot products.
+// y = x W^T for Q8_0 / Q4_0 weights with integer dot products (any T: more than
+// 64 tokens run in chunks of 64).
 //
 // Decoding a 4- or 8-bit block to fp32 costs more instructions than the memory
 // system leaves time for, so instead each token's x is quantized once per call
@@ -326,7 +327,14 @@ void xwt_int8_tiled_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, R
 
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool) {
-  if (T > kInt8MaxT || W.scale_inv || (W.dtype != DType::Q8_0 && W.dtype != DType::Q4_0)) return false;
+  if (W.scale_inv || (W.dtype != DType::Q8_0 && W.dtype != DType::Q4_0)) return false;
+  // Prefill: chunks of kInt8MaxT tokens, so a chunk's quantized x (64 x K bytes)
+  // stays in L2 while the rows stream past it. A token's result does not depend
+  // on the chunk it falls in.
+  for (int64_t t0 = 0; T > kInt8MaxT && t0 < T; t0 += kInt8MaxT)
+    if (!matmul_xwt_int8(y + t0 * ldy, ldy, x + t0 * ldx, ldx, std::min(kInt8MaxT, T - t0), W, rows, pool))
+      return false;  // x not finite: the caller's fp32 kernel redoes every token
+  if (T > kInt8MaxT) return true;
   const int64_t nb = W.cols / kQBlock;
   thread_local std::vector<int8_t> q;
   thread_local std::vector<uint8_t> aq;

@@ -1,5 +1,5 @@
-// The token-tiled int8 kernel (6 <= T <= kInt8MaxT: batched decode, short
-// prefill) with AVX512-VNNI on 512-bit vectors: 16 tokens in the int32 lanes
+// The token-tiled int8 kernel (6 <= T <= kInt8MaxT: batched decode, prefill
+// in chunks) with AVX512-VNNI on 512-bit vectors: 16 tokens in the int32 lanes
 // instead of the AVX2 kernel's 8 (matmul_xwt_int8_avx2.cpp, "Token-tiled").
 //   - A weight quad (4 bytes) is broadcast straight from memory (a load, no
 //     shuffle) and unpacked once for 16 tokens (at T = 16 the AVX2 kernel unpacks

@@ -11,7 +11,7 @@
 //    differs): |fast - ref| <= 2^-24 (K / 8 + 16) sum_k |x_k w_k|, the bound for
 //    K / 8 sequential additions per lane, the lane / chunk sums, and one
 //    rounding of x_k * scale.
-//  - Q8_0 / Q4_0 with T <= 64 on AVX2 (x quantized to int8 per 32-block): plus
+//  - Q8_0 / Q4_0 on AVX2 (x quantized to int8 per 32-block): plus
 //    sum_blocks (amax_b(x) / 254) sum_{k in b} |w_k|, the largest effect of
 //    rounding x to d_x = amax / 127 steps; and a second test compares that path
 //    with an exact emulation of it (x quantized the same way, in double).
@@ -92,9 +92,8 @@ std::vector<Int8Isa> int8_isas() {
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
-constexpr int64_t kInt8MaxT = 64;  // matmul_avx2.h
-bool int8_path(const MatrixView& W, int64_t T) {
-  return is_block(W.dtype) && !W.scale_inv && T <= kInt8MaxT && cpu_has_avx2_fma();
+bool int8_path(const MatrixView& W, int64_t /*T*/) {
+  return is_block(W.dtype) && !W.scale_inv && cpu_has_avx2_fma();
 }
 
 // Allowed |fast - ref| for y[t, i] = sum_k x[t, k] W[i, k] (see the file comment).
@@ -310,26 +309,28 @@ TEST(Matmul, Int8TokenIndependent) {
   std::mt19937 rng(8);
   ThreadPool pool1(1), pool3(3);
   constexpr int64_t kRows = 203, kCols = 1120;  // 3 threads get several chunks of rows
+  constexpr int64_t kN = 200;                   // tokens: more than one 64-token chunk
   const Int8Isa best = int8_isa();
   for (DType dt : {DType::Q8_0, DType::Q4_0}) {
     TestWeight w(dt, kRows, kCols, rng);
-    const std::vector<float> x = random_vec(64 * kCols, rng);
-    // The reference bits: 64 tokens on the first ISA (AVX2, or scalar); every ISA
-    // and every T must reproduce them.
+    const std::vector<float> x = random_vec(kN * kCols, rng);
+    // The reference bits: each token alone on the first ISA (AVX2, or scalar);
+    // every ISA and every T must reproduce them.
     ASSERT_TRUE(int8_isa_set(int8_isas().front()));
-    std::vector<float> want(size_t(64 * kRows));
-    matmul_xwt_fast(want.data(), kRows, x.data(), kCols, 64, w.view, {0, kRows}, pool1);
+    std::vector<float> want(size_t(kN * kRows));
+    for (int64_t t = 0; t < kN; ++t)
+      matmul_xwt_fast(want.data() + t * kRows, kRows, x.data() + t * kCols, kCols, 1, w.view, {0, kRows}, pool1);
     for (Int8Isa isa : int8_isas())
-    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64})
+    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64, 65, 130, 200})
       for (int64_t r0 : {0, 3}) {
         ASSERT_TRUE(int8_isa_set(isa));
-        // tokens [64 - T, 64): each sits at another position of its call
+        // tokens [kN - T, kN): each sits at another position of its call
         const int64_t n = kRows - r0;
         std::vector<float> y(size_t(T * n));
-        matmul_xwt_fast(y.data(), n, x.data() + (64 - T) * kCols, kCols, T, w.view, {r0, n}, T % 2 ? pool3 : pool1);
+        matmul_xwt_fast(y.data(), n, x.data() + (kN - T) * kCols, kCols, T, w.view, {r0, n}, T % 2 ? pool3 : pool1);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t i = 0; i < n; ++i)
-            ASSERT_EQ(y[size_t(t * n + i)], want[size_t((64 - T + t) * kRows + r0 + i)])
+            ASSERT_EQ(y[size_t(t * n + i)], want[size_t((kN - T + t) * kRows + r0 + i)])
                 << dtype_name(dt) << " T=" << T << " t=" << t << " row " << r0 + i << " isa " << int(isa);
       }
   }

@@ -58,14 +58,11 @@ TEST(Quantize, BlockCheckpointsMatchTheirDequantizedWeightsAndStayCloseToTheOrig
                    dir.str("orig"));
   auto orig = model_load(dir.str("orig"));
   ThreadPool pool(2);
-  // 70 tokens: every product of the prefill has T > 64 and runs the fp32 kernels
-  // (weights decoded exactly). The first 24 alone: T <= 64, where the Q8_0 / Q4_0
-  // kernels round x to int8 per 32-block (matmul.h), as decode and batched decode do.
-  std::vector<int32_t> ids, ids24;
+  // 70 tokens: the prefill's products have T > 64 and run in 64-token chunks.
+  // Every Q8_0 / Q4_0 product rounds x to int8 per 32-block (matmul.h), whatever T.
+  std::vector<int32_t> ids;
   for (int i = 0; i < 70; ++i) ids.push_back((i * 37 + 5) % 512);
-  ids24.assign(ids.begin(), ids.begin() + 24);
   const std::vector<float> want = all_logits(*orig, ids, AttnMode::Absorb, pool);
-  const std::vector<float> want24 = all_logits(*orig, ids24, AttnMode::Absorb, pool);
   const int64_t V = orig->config.vocab_size;
 
   // Stated bounds on this random model (logit std ~1, so near-ties are common):
@@ -85,25 +82,18 @@ TEST(Quantize, BlockCheckpointsMatchTheirDequantizedWeightsAndStayCloseToTheOrig
     EXPECT_EQ(q->weights.layers[0].self_attn.q_a_proj.dtype, c.format);
     EXPECT_EQ(q->weights.layers[0].input_layernorm.dtype, DType::BF16);  // norms keep their dtype
     const std::vector<float> got = all_logits(*q, ids, AttnMode::Absorb, pool);
-    const std::vector<float> got24 = all_logits(*q, ids24, AttnMode::Absorb, pool);
 
     write_dequantized(*q, dir.str(c.name), dir.str(std::string(c.name) + "-f32"));
     auto deq = model_load(dir.str(std::string(c.name) + "-f32"));
     const std::vector<float> exact = all_logits(*deq, ids, AttnMode::Absorb, pool);
-    const std::vector<float> exact24 = all_logits(*deq, ids24, AttnMode::Absorb, pool);
     const Measured vs_exact = compare(got, exact, V), vs_orig = compare(got, want, V);
-    const Measured int8_vs_exact = compare(got24, exact24, V), int8_vs_orig = compare(got24, want24, V);
-    std::printf("[ measured ] %s: vs its dequantized weights %.3g (int8 activations %.3g); vs the bf16 original "
-                "max %.3g (int8 %.3g), top-1 agreement %.2f (int8 %.2f)\n",
-                c.name, vs_exact.max_err, int8_vs_exact.max_err, vs_orig.max_err, int8_vs_orig.max_err, vs_orig.top1,
-                int8_vs_orig.top1);
-    EXPECT_LE(vs_exact.max_err, 1e-3) << c.name;
-    EXPECT_LE(int8_vs_exact.max_err, 0.1) << c.name;
-    EXPECT_GT(int8_vs_exact.max_err, 0.0) << c.name << ": T <= 64 is expected to take the int8 path";
-    for (const Measured& m : {vs_orig, int8_vs_orig}) {
-      EXPECT_LE(m.max_err, c.max_err) << c.name;
-      EXPECT_GE(m.top1, c.min_top1) << c.name;
-    }
+    std::printf("[ measured ] %s: vs its dequantized weights %.3g (the int8 activations); vs the bf16 original "
+                "max %.3g, top-1 agreement %.2f\n",
+                c.name, vs_exact.max_err, vs_orig.max_err, vs_orig.top1);
+    EXPECT_LE(vs_exact.max_err, 0.1) << c.name;
+    EXPECT_GT(vs_exact.max_err, 0.0) << c.name << ": every product is expected to take the int8 path";
+    EXPECT_LE(vs_orig.max_err, c.max_err) << c.name;
+    EXPECT_GE(vs_orig.top1, c.min_top1) << c.name;
   }
   EXPECT_THROW(quantize_checkpoint(dir.str("q8"), dir.str("again"), {.format = DType::Q4_0}), Error);
 }
