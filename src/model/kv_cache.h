@@ -17,11 +17,38 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
 
 namespace frugal {
+
+// The storage a contiguous cache owns, left uninitialized: a cache sized for a
+// long context (--ctx 1000000) then costs address space up front and memory only
+// for the positions written (a large allocation gets fresh pages, touched when a
+// row is written; attention never reads a row before it is written).
+class CacheStorage {
+ public:
+  CacheStorage() = default;
+  explicit CacheStorage(size_t n) : p_(n ? new float[n] : nullptr), n_(n) {}
+  CacheStorage(const CacheStorage& o) : CacheStorage(o.n_) {
+    if (n_) std::memcpy(p_.get(), o.p_.get(), n_ * sizeof(float));
+  }
+  CacheStorage& operator=(const CacheStorage& o) {
+    if (this != &o) *this = CacheStorage(o);
+    return *this;
+  }
+  CacheStorage(CacheStorage&&) = default;
+  CacheStorage& operator=(CacheStorage&&) = default;
+  float* data() { return p_.get(); }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  std::unique_ptr<float[]> p_;
+  size_t n_ = 0;
+};
 
 struct LatentKvCache {
   int64_t n_layers = 0, capacity = 0, kv_lora_rank = 0, rope_dim = 0;
@@ -29,7 +56,7 @@ struct LatentKvCache {
   int64_t block_tokens = 0;      // B: positions per block
   int64_t offset = 0;            // position p is slot p + offset of the page table
   std::vector<float*> blocks;    // block k: [n_layers, B, row], layer l at blocks[k] + l * B * row
-  std::vector<float> data;       // the one block a contiguous cache owns; empty for a pool view
+  CacheStorage data;             // the one block a contiguous cache owns; empty for a pool view
 
   LatentKvCache() = default;
   // A contiguous cache: one owned block of `capacity_` positions.
@@ -39,8 +66,8 @@ struct LatentKvCache {
         data(size_t(n_layers_ * capacity_ * (kv_lora_rank_ + rope_dim_))) {
     blocks.push_back(data.data());
   }
-  // Copies of a contiguous cache point at their own storage; a moved vector
-  // keeps its buffer, so moves need nothing.
+  // Copies of a contiguous cache point at their own storage; a moved buffer
+  // stays where it was, so moves need nothing.
   LatentKvCache(const LatentKvCache& o) { *this = o; }
   LatentKvCache& operator=(const LatentKvCache& o) {
     if (this == &o) return *this;

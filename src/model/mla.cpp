@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels/elementwise.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/matmul.h"
 
 namespace frugal {
@@ -17,14 +18,28 @@ void grow(std::vector<T>& v, int64_t n) {
   if (int64_t(v.size()) < n) v.resize(size_t(n));
 }
 
-// Softmax-weighted sum over the causal window of one query:
-// p_j = softmax_j(score(j)) for j < n, out = sum_j p_j value(j).
-template <typename Score, typename Value>
-void attend(int64_t n, float* p, float* out, int64_t out_dim, Score score, Value value) {
-  for (int64_t j = 0; j < n; ++j) p[j] = score(j);
-  softmax_inplace(p, n);
-  std::fill_n(out, out_dim, 0.0f);
-  for (int64_t j = 0; j < n; ++j) axpy(out, p[j], value(j), out_dim);
+// Rows of a query block in the naive prefill: 64 rows x S keys of scores per
+// thread (1 MB at S = 4096), never T x T.
+constexpr int64_t kQueryBlock = 64;
+
+// Head h's causal attention for m new rows of one sequence (the naive form), as
+// three fp32 GEMMs: scores = scale (q_nope k_nope^T + q_pe k_pe^T) over the keys
+// [0, keys), the block's last row seeing all of them; row t sees keys
+// [0, keys - m + t] (its own position included), the rest masked before the
+// softmax; out = P v.
+//   q: [m, dn + dr] rows of stride ldq;  kv: [keys, dn + dv] (k_nope | v) of
+//   stride ldkv;  k_pe: [keys, dr] of stride ldpe;  out: [m, dv] of stride ldo.
+void attend_block(int64_t m, int64_t keys, int64_t dn, int64_t dr, int64_t dv, float scale, const float* q,
+                  int64_t ldq, const float* kv, int64_t ldkv, const float* k_pe, int64_t ldpe, float* p, float* out,
+                  int64_t ldo) {
+  gemm_f32_nt(m, keys, dn, scale, q, ldq, kv, ldkv, 0.0f, p, keys);
+  gemm_f32_nt(m, keys, dr, scale, q + dn, ldq, k_pe, ldpe, 1.0f, p, keys);
+  for (int64_t t = 0; t < m; ++t) {
+    const int64_t n = keys - m + t + 1;  // the causal window of row t
+    softmax_inplace(p + t * keys, n);
+    std::fill(p + t * keys + n, p + (t + 1) * keys, 0.0f);
+  }
+  gemm_f32_nn(m, dv, keys, 1.0f, p, keys, kv + dn, ldkv, 0.0f, out, ldo);
 }
 
 }  // namespace
@@ -117,19 +132,30 @@ void mla_fwd(const MlaArgs& a, const Batch& batch, const float* x, float* y, Mla
       matmul_xwt(s.kv.data() + s.kv_offset[i] * H * dkv, H * dkv, s.lat_rows[i], dlat, S, w.kv_b_proj,
                  RowRange{0, H * dkv}, pool);
     }
-    pool.parallel_for(R * H, [&](int64_t begin, int64_t end, int) {
+    // Query blocks of every sequence, each head: items ordered head-major, so the
+    // pool's contiguous chunks get whole heads (equal work) rather than the cheap
+    // early blocks of the causal triangle.
+    int64_t nblk = 0;
+    for (size_t i = 0; i < batch.size(); ++i) nblk += (batch[i].n + kQueryBlock - 1) / kQueryBlock;
+    grow(s.blocks, 2 * nblk);
+    nblk = 0;
+    for (size_t i = 0; i < batch.size(); ++i)
+      for (int64_t a0 = 0; a0 < batch[i].n; a0 += kQueryBlock, ++nblk) {
+        s.blocks[size_t(2 * nblk)] = int64_t(i);
+        s.blocks[size_t(2 * nblk + 1)] = a0;
+      }
+    pool.parallel_for(H * nblk, [&](int64_t begin, int64_t end, int) {
       thread_local std::vector<float> p;
-      for (int64_t rh = begin; rh < end; ++rh) {
-        const int64_t r = rh / H, h = rh % H, n = s.row_pos[size_t(r)] + 1;  // causal window [0, pos]
-        const size_t i = size_t(s.row_seq[size_t(r)]);
-        grow(p, batch[i].cache->capacity);  // once per context size
-        const float* qh = q + r * H * dq + h * dq;
-        const float* lat = s.lat_rows[i];
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t h = item / nblk, k = item % nblk;
+        const size_t i = size_t(s.blocks[size_t(2 * k)]);
+        const int64_t a0 = s.blocks[size_t(2 * k + 1)], m = std::min(kQueryBlock, batch[i].n - a0);
+        const int64_t keys = batch[i].cache->length + a0 + m;  // the block's last row sees them all
+        grow(p, m * keys);  // grows with the context only
         const float* kv = s.kv.data() + s.kv_offset[i] * H * dkv + h * dkv;
-        // score_j = (q_nope . k_nope_j + q_pe . k_pe_j) * scale;  out = sum_j p_j v_j
-        attend(n, p.data(), s.attn.data() + r * H * dv + h * dv, dv,
-               [&](int64_t j) { return (dot(qh, kv + j * H * dkv, dn) + dot(qh + dn, lat + j * dlat + r_kv, dr)) * scale; },
-               [&](int64_t j) { return kv + j * H * dkv + dn; });
+        const int64_t r0 = batch[i].row0 + a0;
+        attend_block(m, keys, dn, dr, dv, scale, q + r0 * H * dq + h * dq, H * dq, kv, H * dkv, s.lat_rows[i] + r_kv,
+                     dlat, p.data(), s.attn.data() + r0 * H * dv + h * dv, H * dv);
       }
     });
   } else {

@@ -29,6 +29,7 @@ struct MlaScratch {
   std::vector<int64_t> row_seq, row_pos, kv_offset;
   std::vector<float> lat;                 // naive path: latents of paged caches gathered contiguous
   std::vector<const float*> lat_rows;     // naive path: each sequence's contiguous latents
+  std::vector<int64_t> blocks;            // naive path: (sequence, first new row) of each query block
 };
 
 struct MlaArgs {

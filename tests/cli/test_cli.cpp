@@ -173,7 +173,11 @@ TEST(Cli, CtrlCStopsTheAnswerNotTheProgram) {
   std::ofstream(script) << "hello\n/reset\n";
   const std::string cmd = "sh -c '" + std::string(FRUGAL_BINARY_DIR) + "/frugal chat -m " + t.dir.string() +
                           " --ctx 1000000 -n 1000000 --temperature 0 --format frugal < " + script + " > " + out +
-                          " 2>&1 & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo exit=$?'";
+                          " 2>&1 & pid=$!; " +
+                          // Ctrl-C once the answer is under way (its reasoning block opened), however
+                          // long the start took on a loaded machine; at most 120 s.
+                          "i=0; until grep -q thinking " + out + " || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; " +
+                          "kill -INT $pid; wait $pid; echo exit=$?'";
   Result r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   char buf[256];
