@@ -331,10 +331,12 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
   // Prefill: chunks of kInt8MaxT tokens, so a chunk's quantized x (64 x K bytes)
   // stays in L2 while the rows stream past it. A token's result does not depend
   // on the chunk it falls in.
-  for (int64_t t0 = 0; T > kInt8MaxT && t0 < T; t0 += kInt8MaxT)
-    if (!matmul_xwt_int8(y + t0 * ldy, ldy, x + t0 * ldx, ldx, std::min(kInt8MaxT, T - t0), W, rows, pool))
-      return false;  // x not finite: the caller's fp32 kernel redoes every token
-  if (T > kInt8MaxT) return true;
+  if (T > kInt8MaxT) {
+    for (int64_t t0 = 0; t0 < T; t0 += kInt8MaxT)
+      if (!matmul_xwt_int8(y + t0 * ldy, ldy, x + t0 * ldx, ldx, std::min(kInt8MaxT, T - t0), W, rows, pool))
+        return false;  // x not finite: the caller's fp32 kernel redoes every token
+    return true;
+  }
   const int64_t nb = W.cols / kQBlock;
   thread_local std::vector<int8_t> q;
   thread_local std::vector<uint8_t> aq;
