@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "model/rope.h"
+#include "train/scratch.h"
 
 namespace frugal::train {
 
@@ -135,7 +136,7 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   const int64_t N = D.N, dlat = D.r_kv + D.dr;
   const S scale = S(sh.cfg.softmax_scale());
 
-  std::vector<S> dattn(size_t(N * D.H * D.dv), S(0));
+  Scratch<S> dattn(N * D.H * D.dv, Scratch<S>::kZero);
   linear_bwd(p, &pool, dattn.data(), w.o_proj.g, dy, a.attn.data(), w.o_proj.w, N, D.H * D.dv, D.d, o_proj_scales(p));
   // Under V3's storage the softmax backward's row sums come from the cached
   // (E5M6) O as FlashAttention computes them, sum_j P dP = dO . O; otherwise from P.
@@ -143,8 +144,8 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
 
   // Attention core, per (row, head). k_pe is shared by the heads: each head
   // writes its part of dk_pe apart, summed below (no race).
-  std::vector<S> dq(size_t(N * D.H * D.dq), S(0)), dkv(size_t(N * D.H * D.dkv), S(0));
-  std::vector<S> dkpe_h(size_t(D.B * D.H * D.T * D.dr));
+  Scratch<S> dq(N * D.H * D.dq, Scratch<S>::kZero), dkv(N * D.H * D.dkv, Scratch<S>::kZero);
+  Scratch<S> dkpe_h(D.B * D.H * D.T * D.dr, Scratch<S>::kUninitialized);  // written in full
   pool.parallel_for(D.B * D.H, [&](int64_t i0, int64_t i1, int) {
     thread_local std::vector<S> K, dS, dK;
     sized(K, D.T * D.dq);
@@ -195,7 +196,7 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   });
 
   // d[c_kv | k_pe] (pre-norm, pre-RoPE)                                    [N, r_kv + dr]
-  std::vector<S> dkv_a(size_t(N * dlat), S(0)), dc_kv(size_t(N * D.r_kv), S(0));
+  Scratch<S> dkv_a(N * dlat, Scratch<S>::kZero), dc_kv(N * D.r_kv, Scratch<S>::kZero);
   for (int64_t b = 0; b < D.B; ++b)
     for (int64_t h = 0; h < D.H; ++h)
       for (int64_t t = 0; t < D.T; ++t) {
@@ -213,7 +214,7 @@ void mla_bwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   // dq: un-rotate q_pe, then back through q_b / q_a_layernorm / q_a or q_proj
   rope_apply(dq.data() + D.dn, D.H * D.dq, N, D.T, D.H, D.dq, cos.data(), sin.data(), D.half, true);
   if (D.r_q > 0) {
-    std::vector<S> dq_a_n(size_t(N * D.r_q), S(0)), dq_a(size_t(N * D.r_q), S(0));
+    Scratch<S> dq_a_n(N * D.r_q, Scratch<S>::kZero), dq_a(N * D.r_q, Scratch<S>::kZero);
     linear_bwd(p, &pool, dq_a_n.data(), w.q_b_proj.g, dq.data(), a.q_a_n.data(), w.q_b_proj.w, N, D.r_q,
                D.H * D.dq);
     rmsnorm_bwd(dq_a.data(), D.r_q, w.q_a_layernorm.g, dq_a_n.data(), D.r_q, a.q_a.data(), D.r_q, a.q_a_rstd.data(),

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "train/train_loss.h"
+#include "train/scratch.h"
 
 namespace frugal::train {
 
@@ -56,7 +57,7 @@ template <typename S>
 void TrainCore<S>::layer_fwd(const TLayer<S>& lw, S* h, LayerActs<S>& a, int64_t B, int64_t T, ThreadPool& pool) {
   const int64_t N = B * T, d = cfg.hidden_size;
   const double eps = cfg.rms_norm_eps;
-  std::vector<S> out(size_t(N * d));
+  Scratch<S> out(N * d, Scratch<S>::kZero);
   sized(a.h_in, N * d).assign(h, h + N * d);
   rmsnorm_fwd(sized(a.x_attn, N * d).data(), d, sized(a.rstd_attn, N).data(), h, d, lw.input_layernorm.w, N, d, eps, &pool);
   mla_fwd(MlaShape{cfg, B, T, precision}, lw, rope_cos(T), sin_, a.x_attn.data(), out.data(), a.mla, pool);
@@ -74,7 +75,7 @@ template <typename S>
 void TrainCore<S>::layer_bwd(const TLayer<S>& lw, S* dh, LayerActs<S>& a, int64_t B, int64_t T, double balance_coef,
                              ThreadPool& pool) {
   const int64_t N = B * T, d = cfg.hidden_size;
-  std::vector<S> dx(size_t(N * d), S(0));
+  Scratch<S> dx(N * d, Scratch<S>::kZero);
   if (lw.is_moe) moe_bwd(MoeShape{cfg, B, T, precision}, lw, a.x_ffn.data(), dh, dx.data(), balance_coef, a.moe, pool);
   else           mlp_bwd(precision, &pool, lw.mlp, a.x_ffn.data(), dh, N, dx.data(), a.mlp);
   rmsnorm_bwd(dh, d, lw.post_attention_layernorm.g, dx.data(), d, a.h_mid.data(), d, a.rstd_ffn.data(),
@@ -137,13 +138,13 @@ void TrainCore<S>::mtp_bwd(int64_t k, const LossOptions& opt, std::vector<S>& dh
   const double D = double(cfg.num_nextn_predict_layers), gs = opt.grad_scale;
   const double ce_coef = m.count ? gs * double(opt.mtp_lambda) / D / double(m.count) : 0.0;
   cross_entropy_bwd(m.logits.data(), m.targets.data(), m.lse.data(), Nk, V, ce_coef, 0.0, nullptr, pool);
-  std::vector<S> dhn(size_t(Nk * d), S(0));
+  Scratch<S> dhn(Nk * d, Scratch<S>::kZero);
   linear_bwd(GemmPrecision::F32, &pool, dhn.data(), w.lm_head.g, m.logits.data(), m.hn.data(), w.lm_head.w, Nk, d, V);
   // dh_out holds the next module's gradient of h^k (or zeros): add the head's.
   rmsnorm_bwd(dh_out.data(), d, mw.shared_head_norm.g, dhn.data(), d, m.h.data(), d, m.hn_rstd.data(),
               mw.shared_head_norm.w, Nk, d, &pool);
   layer_bwd(mw.layer, dh_out.data(), m.layer, B, Tk, double(opt.balance_alpha) * gs, pool);
-  std::vector<S> dcat(size_t(Nk * 2 * d), S(0)), demb(size_t(Nk * d), S(0));
+  Scratch<S> dcat(Nk * 2 * d, Scratch<S>::kZero), demb(Nk * d, Scratch<S>::kZero);
   linear_bwd(precision, &pool, dcat.data(), mw.eh_proj.g, dh_out.data(), m.cat.data(), mw.eh_proj.w, Nk, 2 * d, d);
   rmsnorm_bwd(demb.data(), d, mw.enorm.g, dcat.data(), 2 * d, m.emb.data(), d, m.e_rstd.data(), mw.enorm.w, Nk, d, &pool);
   for (int64_t n = 0; n < Nk; ++n) add(w.embed_tokens.g + int64_t(m.tokens[size_t(n)]) * d, demb.data() + n * d, d);
@@ -199,8 +200,12 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
   if (!backward) return st;
 
   // ---- backward: the forward read bottom-up ----
-  std::vector<S> dhf(size_t(N * d), S(0));
-  std::vector<S> dh_out, dh_prev;  // module k's output gradient, from module k + 1
+  Scratch<S> dhf(N * d, Scratch<S>::kZero);
+  // Module k's output gradient (from module k + 1) and its h_prev gradient;
+  // members, so their memory is reused from step to step.
+  std::vector<S>& dh_out = dh_out_;
+  std::vector<S>& dh_prev = dh_prev_;
+  dh_out.clear();
   for (int64_t k = D_run - 1; k >= 0; --k) {
     const MtpActs<S>& m = mtp_[size_t(k)];
     if (m.T <= 0) continue;
@@ -208,18 +213,18 @@ LossStats TrainCore<S>::run(const TrainBatch& batch, const LossOptions& opt, Thr
     mtp_bwd(k, opt, dh_out, dh_prev, pool);
     // h_prev rows (b, t < T_k) came from rows (b, t) of h^{k-1}: hf (k = 0) or module k - 1's output.
     const int64_t Tprev = k == 0 ? T : mtp_[size_t(k - 1)].T;
-    std::vector<S> next(size_t(B * Tprev * d), S(0));
+    Scratch<S> next(B * Tprev * d, Scratch<S>::kZero);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < m.T; ++t) add(next.data() + (b * Tprev + t) * d, dh_prev.data() + (b * m.T + t) * d, d);
     if (k == 0) add(dhf.data(), next.data(), N * d);
-    else dh_out = std::move(next);
+    else dh_out.assign(next.begin(), next.end());
   }
   const double ce_coef = weighted ? gs : ce.count ? gs / double(ce.count) : 0.0;
   const double z_coef = ce.count ? gs * double(opt.z_loss) / double(ce.count) : 0.0;
   cross_entropy_bwd(logits_.data(), batch.labels.data(), lse_.data(), N, V, ce_coef, z_coef,
                     weighted ? batch.label_weight.data() : nullptr, pool);
   linear_bwd(GemmPrecision::F32, &pool, dhf.data(), w.lm_head.g, logits_.data(), hf_.data(), w.lm_head.w, N, d, V);
-  std::vector<S> dh(size_t(N * d), S(0));
+  Scratch<S> dh(N * d, Scratch<S>::kZero);
   rmsnorm_bwd(dh.data(), d, w.norm.g, dhf.data(), d, h_.data(), d, hf_rstd_.data(), w.norm.w, N, d, &pool);
   // h_ is the last layer's output; each layer restores its input from its saved h_in.
   for (int64_t l = L - 1; l >= 0; --l)

@@ -90,6 +90,7 @@ class TrainCore {
   std::vector<S> cos_, sin_;
   int64_t rope_T_ = -1;
   std::vector<S> h_, hf_, hf_rstd_, logits_, lse_;  // residual after the last layer, final norm, head
+  std::vector<S> dh_out_, dh_prev_;                 // MTP backward (run)
   std::vector<LayerActs<S>> layers_;
   std::vector<MtpActs<S>> mtp_;
 };

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "model/router.h"
+#include "train/scratch.h"
 
 namespace frugal::train {
 
@@ -48,7 +49,7 @@ template <typename S>
 void mlp_bwd(GemmPrecision p, ThreadPool* pool, const TMlp<S>& w, const S* x, const S* dy, int64_t n, S* dx,
              MlpActs<S>& a, const MlpFp8Storage& st) {
   const int64_t d = w.gate_proj.in, I = w.gate_proj.out;
-  std::vector<S> da(size_t(n * I), S(0)), dg(size_t(n * I)), du(size_t(n * I));
+  Scratch<S> da(n * I, Scratch<S>::kZero), dg(n * I, Scratch<S>::kUninitialized), du(n * I, Scratch<S>::kUninitialized);
   // Recomputed from the cached FP8 inputs: down's weight gradient sees silu(Q(g)) Q(u).
   if (st.swiglu_inputs_fp8) swiglu_fwd(a.a.data(), a.g.data(), a.u.data(), n * I, pool);
   linear_bwd(p, pool, da.data(), w.down_proj.g, dy, a.a.data(), w.down_proj.w, n, I, d, {.dy = st.output_grad});
@@ -180,19 +181,21 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
   if (w.shared_experts.gate_proj) mlp_bwd(p, &pool, w.shared_experts, x, dy, N, dx, a.shared, shared_storage(p));
 
   // Routed experts, one at a time over their tokens; gw: dL / d(gating weight).
-  std::vector<S> gw(size_t(N * K)), dye, dxe;
+  // Every slot belongs to one expert, so gw is written in full; dye, dxe hold
+  // one expert's tokens at a time (at most N).
+  Scratch<S> gw(N * K, Scratch<S>::kUninitialized), dye(N * d, Scratch<S>::kUninitialized),
+      dxe(N * d, Scratch<S>::kUninitialized);
   for (int64_t e = 0; e < E; ++e) {
     const int64_t s0 = a.slot_begin[size_t(e)], n = a.slot_begin[size_t(e + 1)] - s0;
     if (n == 0) continue;
-    sized(dye, n * d);
-    dxe.assign(size_t(n * d), S(0));
+    std::fill_n(dxe.data(), n * d, S(0));
     for_range(&pool, n, 64, [&](int64_t i0, int64_t i1, int) {
       for (int64_t i = i0; i < i1; ++i) {
         const int32_t slot = a.slots[size_t(s0 + i)];
         const S* dyr = dy + (slot / K) * d;
-        gw[size_t(slot)] = dot(dyr, a.ye.data() + (s0 + i) * d, d);
+        gw[slot] = dot(dyr, a.ye.data() + (s0 + i) * d, d);
         const S wk = a.weights[size_t(slot)];
-        for (int64_t j = 0; j < d; ++j) dye[size_t(i * d + j)] = wk * dyr[j];
+        for (int64_t j = 0; j < d; ++j) dye[i * d + j] = wk * dyr[j];
       }
     });
     mlp_bwd(p, &pool, w.experts[size_t(e)], a.xe.data() + s0 * d, dye.data(), n, dxe.data(), a.ex[size_t(e)],
@@ -201,13 +204,13 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
     for_range(&pool, n, 64, [&](int64_t i0, int64_t i1, int) {
       for (int64_t i = i0; i < i1; ++i) {
         S* dxr = dx + (a.slots[size_t(s0 + i)] / K) * d;
-        for (int64_t j = 0; j < d; ++j) dxr[j] += dxe[size_t(i * d + j)];
+        for (int64_t j = 0; j < d; ++j) dxr[j] += dxe[i * d + j];
       }
     });
   }
 
   // d scores: through the gating weights of the chosen experts ...
-  std::vector<S> ds(size_t(N * E), S(0));
+  Scratch<S> ds(N * E, Scratch<S>::kZero);
   const S F = S(c.routed_scaling_factor);
   for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
     for (int64_t n = n0; n < n1; ++n) {
@@ -238,12 +241,12 @@ void moe_bwd(const MoeShape& sh, const TLayer<S>& w, const S* x, const S* dy, S*
         const S k = S(balance_coef / double(sh.B * sh.T));
         S fs = 0;  // sum_i f_i s_i / sum
         for (int64_t e = 0; e < E; ++e) fs += S(a.f[size_t(b * E + e)]) * s[e] / sum;
-        for (int64_t e = 0; e < E; ++e) ds[size_t(n * E + e)] += k * (S(a.f[size_t(b * E + e)]) - fs) / sum;
+        for (int64_t e = 0; e < E; ++e) ds[n * E + e] += k * (S(a.f[size_t(b * E + e)]) - fs) / sum;
       }
     });
   }
   // d logits through sigmoid (element-wise) or softmax (row Jacobian)
-  std::vector<S> dl(size_t(N * E));
+  Scratch<S> dl(N * E, Scratch<S>::kUninitialized);  // written in full
   for_range(&pool, N, 256, [&](int64_t n0, int64_t n1, int) {
     for (int64_t n = n0; n < n1; ++n) {
       const S* s = a.scores.data() + n * E;

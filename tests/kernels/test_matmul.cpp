@@ -321,7 +321,7 @@ TEST(Matmul, Int8TokenIndependent) {
     for (int64_t t = 0; t < kN; ++t)
       matmul_xwt_fast(want.data() + t * kRows, kRows, x.data() + t * kCols, kCols, 1, w.view, {0, kRows}, pool1);
     for (Int8Isa isa : int8_isas())
-    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64, 65, 130, 200})
+    for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 40, 48, 64, 65, 130, 200})
       for (int64_t r0 : {0, 3}) {
         ASSERT_TRUE(int8_isa_set(isa));
         // tokens [kN - T, kN): each sits at another position of its call

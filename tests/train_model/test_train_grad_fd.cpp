@@ -66,10 +66,14 @@ void fd_check(const std::string& name, double* v, const double* g, int64_t n, co
     const double keep = v[i];
     v[i] = keep + kH;
     const double lp = loss();
-    if (same_routing) ASSERT_TRUE(same_routing()) << name << "[" << i << "]: a perturbation changed the expert choice";
+    if (same_routing) {
+      ASSERT_TRUE(same_routing()) << name << "[" << i << "]: a perturbation changed the expert choice";
+    }
     v[i] = keep - kH;
     const double lm = loss();
-    if (same_routing) ASSERT_TRUE(same_routing()) << name << "[" << i << "]: a perturbation changed the expert choice";
+    if (same_routing) {
+      ASSERT_TRUE(same_routing()) << name << "[" << i << "]: a perturbation changed the expert choice";
+    }
     v[i] = keep;
     const double fd = (lp - lm) / (2 * kH), err = std::fabs(fd - g[i]) / gmax;
     if (err > rep.max_err) {

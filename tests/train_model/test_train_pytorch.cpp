@@ -99,7 +99,9 @@ TEST_P(PyTorchTraining, LossPartsAndEveryGradientMatch) {
     EXPECT_NEAR(gd, w, 1e-7 * std::max(1.0, std::fabs(w))) << part << " (double)";
     EXPECT_NEAR(g, w, 1e-5 * std::max(1.0, std::fabs(w))) << part << " (fp32)";
   }
-  if (c.num_nextn_predict_layers > 0) EXPECT_GT(got.mtp, 0.0);
+  if (c.num_nextn_predict_layers > 0) {
+    EXPECT_GT(got.mtp, 0.0);
+  }
   EXPECT_GT(got.balance, 0.0);
 
   double worst32 = 0, worst64 = 0;
@@ -117,8 +119,9 @@ TEST_P(PyTorchTraining, LossPartsAndEveryGradientMatch) {
     double gmax = 1e-30;
     for (double v : ref) gmax = std::max(gmax, std::fabs(v));
     // A routed expert that no token chose has a zero gradient; everything else must have one.
-    if (p.name.find(".experts.") == std::string::npos)
+    if (p.name.find(".experts.") == std::string::npos) {
       EXPECT_GT(gmax, 1e-12) << p.name << " has no gradient in the reference";
+    }
     for (int64_t i = 0; i < p.numel(); ++i) {
       const double e32 = std::fabs(double(p.grad[i]) - ref[size_t(i)]) / gmax;
       const double e64 = std::fabs(gd[i] - ref[size_t(i)]) / gmax;
