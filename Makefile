@@ -27,7 +27,7 @@ SAMPLE_PROBLEM := Using the numbers [3, 5, 7], create an equation that equals 22
 run: build
 	@if [ -f $(SHIPPED_MODEL)/config.json ]; then \
 	  if [ -t 0 ]; then $(BUILD)/frugal chat -m $(SHIPPED_MODEL); \
-	  else $(BUILD)/frugal run -m $(SHIPPED_MODEL) -p "$(SAMPLE_PROBLEM)" --temperature 1 --seed 2 --max-tokens 256; fi; \
+	  else $(BUILD)/frugal run -m $(SHIPPED_MODEL) -p "$(SAMPLE_PROBLEM)" --temperature 1 --seed 12 --max-tokens 256; fi; \
 	else \
 	  if [ ! -f $(RUN_MODEL)/config.json ]; then $(BUILD)/frugal synth --like tiny --seed 1 -o $(RUN_MODEL); fi; \
 	  echo "frugal run: no trained model in $(SHIPPED_MODEL) yet (make model builds it); $(RUN_MODEL) has RANDOM weights"; \
