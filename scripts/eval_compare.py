@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Paired comparison of two `frugal eval --out` files on the same problems.
 
-Usage: eval_compare.py A.jsonl B.jsonl [--k 1,4,16] [--boot 10000] [--seed 1]
+Usage: eval_compare.py A.jsonl B.jsonl [--k 1,4,16] [--boot 10000] [--seed 1] [--lines FROM:TO]
 
 For each k: pass@k of A and of B (the unbiased estimator of the Codex paper,
 1 - C(n - c, k) / C(n, k) per problem, averaged), their difference B - A, and a
 95 % interval for the difference from a paired bootstrap over problems (the
 problems are resampled, the same draw for A and B). Greedy accuracy is
-compared the same way. Problems are matched by (numbers, target).
+compared the same way. Problems are matched by (numbers, target). --lines keeps
+the problems of lines FROM..TO-1 of each file (0-based; either end may be
+omitted), e.g. `--lines 200:` for the problems beyond a first 200 on which a
+decision was already made (`frugal eval --n` draws the same problems first).
 """
 import argparse
 import json
@@ -15,10 +18,12 @@ import random
 from math import comb
 
 
-def load(path):
+def load(path, first, last):
     rows = {}
     with open(path) as f:
-        for line in f:
+        for i, line in enumerate(f):
+            if i < first or (last is not None and i >= last):
+                continue
             r = json.loads(line)
             rows[(tuple(r["numbers"]), r["target"])] = r
     return rows
@@ -37,8 +42,11 @@ def main():
     ap.add_argument("--k", default="1,4,16")
     ap.add_argument("--boot", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lines", default=":")
     args = ap.parse_args()
-    A, B = load(args.a), load(args.b)
+    lo, _, hi = args.lines.partition(":")
+    first, last = int(lo) if lo else 0, int(hi) if hi else None
+    A, B = load(args.a, first, last), load(args.b, first, last)
     keys = sorted(set(A) & set(B))
     if not keys:
         raise SystemExit("no problem in common")
