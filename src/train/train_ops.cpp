@@ -26,19 +26,6 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* 
               1.0, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
 
-// The OpenMP build of OpenBLAS sizes its parallel regions from the CALLING
-// thread's OpenMP setting (omp_get_max_threads), which openblas_set_num_threads
-// changes for the thread that calls it only. A pool worker that never called it
-// makes OpenBLAS start (and spin) an OpenMP team of its own beside our pool: 5x
-// slower on 2 cores. So every thread that calls BLAS sets it once.
-void blas_single_thread_here() {
-  thread_local bool done = false;
-  if (!done) {
-    openblas_set_num_threads(1);
-    done = true;
-  }
-}
-
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the
 // pool costs more than it saves.
 constexpr int64_t kSerialFlops = 1 << 16;
