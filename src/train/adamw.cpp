@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "train/train_rows.h"
 
 namespace frugal {
 
@@ -71,6 +72,7 @@ AdamWStepStats AdamW::step(double lr, double clip, ThreadPool& pool) {
   const float step_size = float(lr / bc1);
   const float bc2_sqrt = float(std::sqrt(bc2));
   const float g_scale = float(st.clip_scale);
+  const bool fast = train::rows::rows_fast();
   for (size_t k = 0; k < params_.size(); ++k) {
     ParamTensor& p = params_[k];
     if (!adamw_updates(p)) continue;
@@ -79,7 +81,10 @@ AdamWStepStats AdamW::step(double lr, double clip, ThreadPool& pool) {
     const float decay = p.decay ? float(1.0 - lr * opt_.weight_decay) : 1.0f;
     float* m = m_[k].data();
     float* v = v_[k].data();
+    const train::rows::AdamWConsts c{.g_scale = g_scale, .b1 = b1, .b2 = b2, .eps = eps, .bc2_sqrt = bc2_sqrt,
+                              .step_size = step_size, .decay = decay};
     pool.parallel_for(p.numel(), [&](int64_t i0, int64_t i1, int) {
+      if (fast) return train::rows::adamw_update(p.value + i0, p.grad + i0, m + i0, v + i0, i1 - i0, c);
       for (int64_t i = i0; i < i1; ++i) {
         const float g = p.grad[i] * g_scale;
         m[i] = b1 * m[i] + (1.0f - b1) * g;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/fp8_linear.h"
+#include "train/train_rows.h"
 
 namespace frugal::train {
 
@@ -101,6 +102,17 @@ void fp8_store(ThreadPool& pool, S* x, int64_t M, int64_t K, const Fp8Quant& q) 
 template <typename S>
 void rmsnorm_fwd(S* y, int64_t ldy, S* rstd, const S* x, int64_t ldx, const S* w, int64_t N, int64_t C, double eps,
                  ThreadPool* pool) {
+  if constexpr (std::is_same_v<S, float>) {
+    if (rows::rows_fast()) {
+      return for_range(pool, N, 64, [&](int64_t n0, int64_t n1, int) {
+        for (int64_t n = n0; n < n1; ++n) {
+          const float r = 1.0f / std::sqrt(rows::sum_squares(x + n * ldx, C) / float(C) + float(eps));
+          rstd[n] = r;
+          rows::scale_mul(y + n * ldy, x + n * ldx, r, w, C);
+        }
+      });
+    }
+  }
   for_range(pool, N, 64, [&](int64_t n0, int64_t n1, int) {
     for (int64_t n = n0; n < n1; ++n) {
       const S* xr = x + n * ldx;
@@ -120,9 +132,16 @@ void rmsnorm_bwd(S* dx, int64_t lddx, S* dw, const S* dy, int64_t lddy, const S*
   // dw: one partial sum per thread, added in thread order (deterministic for a given pool size).
   const int n_parts = pool ? pool->size() : 1;
   std::vector<S> part(size_t(n_parts * C), S(0));
+  const bool fast = std::is_same_v<S, float> && rows::rows_fast();
   for_range(pool, N, 64, [&](int64_t n0, int64_t n1, int t) {
     S* dwp = part.data() + t * C;
     for (int64_t n = n0; n < n1; ++n) {
+      if constexpr (std::is_same_v<S, float>) {
+        if (fast) {
+          rows::rmsnorm_bwd_row(dx + n * lddx, dwp, dy + n * lddy, x + n * ldx, w, rstd[n], C);
+          continue;
+        }
+      }
       const S* xr = x + n * ldx;
       const S* dyr = dy + n * lddy;
       S* dxr = dx + n * lddx;
@@ -160,6 +179,12 @@ void rope_apply(S* x, int64_t ld, int64_t N, int64_t T, int64_t heads, int64_t h
 
 template <typename S>
 void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool) {
+  if constexpr (std::is_same_v<S, float>) {
+    if (rows::rows_fast())
+      return for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
+        rows::swiglu_fwd(a + i0, g + i0, u + i0, i1 - i0);
+      });
+  }
   for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) a[i] = g[i] / (S(1) + std::exp(-g[i])) * u[i];
   });
@@ -167,6 +192,12 @@ void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool) {
 
 template <typename S>
 void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n, ThreadPool* pool) {
+  if constexpr (std::is_same_v<S, float>) {
+    if (rows::rows_fast())
+      return for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
+        rows::swiglu_bwd(dg + i0, du + i0, da + i0, g + i0, u + i0, i1 - i0);
+      });
+  }
   for_range(pool, n, 1 << 14, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
       const S sig = S(1) / (S(1) + std::exp(-g[i]));
