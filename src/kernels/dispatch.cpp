@@ -46,6 +46,28 @@ bool cpu_has_avx512_vnni() {
   return has;
 }
 
+bool cpu_has_avx512_bf16() {
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512bf16") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
+static std::atomic<bool>& fp8_bf16_choice() {
+  static std::atomic<bool> on = [] {
+    const char* env = std::getenv("FRUGAL_FP8");
+    return cpu_has_avx512_bf16() && !(env && std::strcmp(env, "f16c") == 0);
+  }();
+  return on;
+}
+
+bool fp8_bf16_enabled() { return fp8_bf16_choice().load(std::memory_order_relaxed); }
+
+bool fp8_bf16_set(bool on) {
+  if (on && !cpu_has_avx512_bf16()) return false;
+  fp8_bf16_choice().store(on, std::memory_order_relaxed);
+  return true;
+}
+
 static std::atomic<Int8Isa>& int8_isa_choice() {
   static std::atomic<Int8Isa> isa = [] {
     const char* env = std::getenv("FRUGAL_INT8");

@@ -91,6 +91,12 @@ std::vector<Int8Isa> int8_isas() {
   return out;
 }
 
+// Does the fast x W^T take the AVX512-BF16 fp8 kernel (matmul_xwt_fp8_bf16.cpp)?
+bool fp8_bf16_path(const MatrixView& W, int64_t T) {
+  return W.dtype == DType::F8_E4M3 && T >= 1 && T <= 4 && fp8_bf16_enabled() && W.scale_inv && W.cols > 0 &&
+         W.cols % 32 == 0 && W.block % 32 == 0 && cpu_has_avx2_fma();
+}
+
 // Does the fast x W^T quantize x to int8 for this case?
 bool int8_path(const MatrixView& W, int64_t /*T*/) {
   return is_block(W.dtype) && !W.scale_inv && cpu_has_avx2_fma();
@@ -146,6 +152,13 @@ std::vector<Case> cases() {
       if (!q) out.push_back({dt, 3, 150, 250, 0, 150, true, 100});  // not a multiple of 32: generic path
     }
   }
+  // fp8 with 1..4 tokens and whole 32-groups: the AVX512-BF16 kernel where the CPU
+  // has it; scale blocks of 128 rows straddled by a sub-range, several column blocks.
+  for (int64_t T = 1; T <= 4; ++T) {
+    out.push_back({DType::F8_E4M3, T, 300, 384, 0, 300});
+    out.push_back({DType::F8_E4M3, T, 260, 256, 100, 150});
+    out.push_back({DType::F8_E4M3, T, 9, 96, 0, 9, true, 32});
+  }
   // x larger than the caches' budget: the token-block loop order, 2 token blocks.
   out.push_back({DType::F8_E4M3, 130, 6, 1100, 0, 6});
   out.push_back({DType::BF16, 17, 9, 8000, 0, 9});
@@ -164,6 +177,8 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
   if (generic) matmul_xwt_generic(y_fast.data(), ldy, x.data(), ldx, c.T, w.view, {c.row0, c.nrows}, pool);
   else matmul_xwt_fast(y_fast.data(), ldy, x.data(), ldx, c.T, w.view, {c.row0, c.nrows}, pool);
   const bool quantized_x = !generic && int8_path(w.view, c.T);
+  const bool bf16_x = !generic && fp8_bf16_path(w.view, c.T);
+  const uint8_t* codes = static_cast<const uint8_t*>(w.view.data);
   for (int64_t t = 0; t < c.T; ++t)
     for (int64_t i = 0; i < c.nrows; ++i) {
       Bound b;
@@ -172,16 +187,21 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
         for (int64_t k = k0; k < std::min(c.cols, k0 + kQBlock); ++k) {
           const double xv = x[size_t(t * ldx + k)], wv = w.view.at(c.row0 + i, k);
           b.mag += std::fabs(xv * wv);
+          // e4m3 subnormal codes (exponent field 0) count as 0 in vdpbf16ps
+          if (bf16_x && (codes[(c.row0 + i) * c.cols + k] & 0x78) == 0) b.quant += std::fabs(xv * wv);
           amax = std::max(amax, std::fabs(xv));
           wsum += std::fabs(wv);
         }
         if (quantized_x) b.quant += amax / 254.0 * wsum * (1 + 1e-6);
       }
+      // x' as two bf16: |x' - hi - lo| <= 2^-9 |x' - hi| <= 2^-18 |x'| per product
+      if (bf16_x) b.quant += std::ldexp(b.mag, -18);
       tol[size_t(t * ldy + i)] = b.tol(c.cols);
     }
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " T=" << c.T << " W=[" << c.rows << "," << c.cols
                                   << "] rows " << c.row0 << "+" << c.nrows << " scaled=" << c.scaled << " block="
-                                  << c.block << " threads=" << pool.size() << (generic ? " generic" : ""));
+                                  << c.block << " threads=" << pool.size() << (generic ? " generic" : "")
+                                  << (bf16_x ? " fp8-bf16" : ""));
   expect_close(y_fast, y_ref, tol, "xwt");
 }
 
@@ -213,6 +233,20 @@ TEST(Matmul, XWtFastMatchesReference) {
     ThreadPool pool(threads);
     for (const Case& c : cases()) check_xwt(c, pool, rng, false);
   }
+}
+
+// With the AVX512-BF16 fp8 kernel switched off: the F16C path it replaces for
+// 1..4 tokens stays covered on CPUs that have it.
+TEST(Matmul, XWtFp8F16cPathMatchesReference) {
+  const bool was = fp8_bf16_enabled();
+  ASSERT_TRUE(fp8_bf16_set(false));
+  std::mt19937 rng(11);
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : cases())
+      if (c.dtype == DType::F8_E4M3) check_xwt(c, pool, rng, false);
+  }
+  fp8_bf16_set(was);
 }
 
 TEST(Matmul, XWFastMatchesReference) {

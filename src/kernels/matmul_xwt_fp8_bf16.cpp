@@ -1,0 +1,174 @@
+// y = x W^T for fp8-e4m3 weights with 128x128 block scales and 1..4 tokens, on
+// AVX512-BF16 (vdpbf16ps, 256-bit vectors). Compiled with -mavx512bf16 and
+// friends (src/kernels/CMakeLists.txt); called only where cpu_has_avx512_bf16().
+//
+// Why: the F16C path (matmul_xwt_avx2.cpp) spends ~10 instructions decoding 32
+// e4m3 bytes into four fp32 vectors, which caps batch-1 decode at ~15 GB/s per
+// Zen 4 core, half the core's streaming bandwidth. Here a byte becomes a bf16 in
+// 3 instructions per 16 and vdpbf16ps multiplies pairs of them straight away:
+//
+//   e4m3 byte b = s eeee mmm. unpack(0, b) puts b in the high byte of a 16-bit
+//   word; an arithmetic shift right by 4 gives s ssss eeee mmm0000 and the mask
+//   0x87F0 keeps s 0000 eeee mmm0000: a bf16 with the sign, exponent field eeee
+//   (e4m3's exponent with bias 7, read with bf16's bias 127) and mantissa mmm. Its
+//   value is the e4m3 value times 2^-120, for normal and subnormal codes alike
+//   (a subnormal eeee = 0 lands on a bf16 subnormal with the same scaling).
+//
+// The 2^-120 and the block scale are folded into x: x' = x * s(block) * 2^64, and
+// the sums are multiplied by 2^56 at the end (2^64 * 2^56 = 2^120; split so that
+// neither x' nor the products leave the normal float range for any realistic x).
+// x' is carried as two bf16 (hi = bf16(x'), lo = bf16(x' - hi)), so the products
+// see x to ~2^-17 instead of bf16's 2^-9: w_bf16 is exact, each product of two
+// bf16 is exact in fp32, and the sums are fp32.
+//
+// Not exact where the F16C path is: vdpbf16ps treats subnormal inputs as zero,
+// so e4m3 subnormals (|q| < 2^-6, i.e. below 1/28,672 of a block's 448 maximum)
+// count as 0, and x is rounded to ~17 bits. matmul tests state this bound.
+// NaN weights (0x7F / 0xFF), an x that is not finite or an x' that overflows make
+// it return false, and the caller takes the F16C path, which handles them.
+//
+// A token's result is computed the same way whatever T (1..4) and however rows
+// are grouped or split between threads, so batched decode gives batch-1's bits.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/matmul_avx2.h"
+#include "kernels/matmul_decode_avx2.h"
+
+#if !defined(__AVX512BF16__) || !defined(__AVX512VL__)
+#error "matmul_xwt_fp8_bf16.cpp needs -mavx512bf16 -mavx512vl"
+#endif
+
+namespace frugal::avx2 {
+
+namespace {
+
+constexpr int kG = 32;  // weights per step: one 256-bit load
+constexpr float kXFold = 18446744073709551616.0f;  // 2^64, into x'
+constexpr float kYFold = 72057594037927936.0f;     // 2^56, onto the sums
+
+// x'[t] for one scale-row segment, in the order the unpacked weights take:
+// per group of 32, x[0..7], x[16..23] (unpacklo's words) then x[8..15], x[24..31].
+// Returns false if some x' is not finite (an overflow, or x itself inf / NaN,
+// whose propagation the F16C path reproduces exactly).
+bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* srow, int64_t block, uint16_t* hi,
+               uint16_t* lo) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256 inf = _mm256_set1_ps(INFINITY);
+  __m256 bad = _mm256_setzero_ps();
+  for (int64_t t = 0; t < T; ++t) {
+    const float* xt = x + t * ldx;
+    for (int64_t g0 = 0; g0 < K; g0 += kG) {
+      const __m256 s = _mm256_set1_ps(srow[g0 / block] * kXFold);
+      constexpr int kSrc[4] = {0, 16, 8, 24};
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        const __m256 xv = _mm256_loadu_ps(xt + g0 + kSrc[q]);
+        const __m256 v = _mm256_mul_ps(xv, s);
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v, abs_mask), inf, _CMP_NLT_UQ));  // inf or NaN
+        const __m128bh h = _mm256_cvtneps_pbh(v);
+        const __m256 back = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32((__m128i)h), 16));
+        const __m128bh l = _mm256_cvtneps_pbh(_mm256_sub_ps(v, back));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(hi + t * K + g0 + 8 * q), (__m128i)h);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(lo + t * K + g0 + 8 * q), (__m128i)l);
+      }
+    }
+  }
+  return _mm256_movemask_ps(bad) == 0;
+}
+
+// R rows x TT tokens over the whole row; four accumulators per (row, token):
+// {unpacklo, unpackhi} x {x' hi, x' lo}, summed as ((a0 + a1) + (a2 + a3)).
+template <int R, int TT>
+void fp8_rows(const uint8_t* w, int64_t row_bytes, int64_t K, const uint16_t* xh, const uint16_t* xl, float* y,
+              int64_t ldy, __m256i& nan) {
+  __m256 acc[R][TT][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t)
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) acc[r][t][q] = _mm256_setzero_ps();
+  const __m256i zero = _mm256_setzero_si256(), mask = _mm256_set1_epi16(int16_t(0x87F0));
+  const char* next = reinterpret_cast<const char*>(w + R * row_bytes);
+  const bool to_l1 = prefetch_to_l1(R * row_bytes);
+  for (int64_t k = 0; k < K; k += kG) {
+    prefetch_next_rows(next, to_l1, k * R, (k + kG) * R);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * row_bytes + k));
+      nan = _mm256_max_epu8(nan, _mm256_add_epi8(b, b));  // 0x7F / 0xFF -> 0xFE, the largest
+      const __m256bh w0 = (__m256bh)_mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(zero, b), 4), mask);
+      const __m256bh w1 = (__m256bh)_mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(zero, b), 4), mask);
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) {
+        const uint16_t* h = xh + t * K + k;
+        const uint16_t* l = xl + t * K + k;
+        acc[r][t][0] = _mm256_dpbf16_ps(acc[r][t][0], w0, (__m256bh)_mm256_loadu_si256((const __m256i*)h));
+        acc[r][t][1] = _mm256_dpbf16_ps(acc[r][t][1], w1, (__m256bh)_mm256_loadu_si256((const __m256i*)(h + 16)));
+        acc[r][t][2] = _mm256_dpbf16_ps(acc[r][t][2], w0, (__m256bh)_mm256_loadu_si256((const __m256i*)l));
+        acc[r][t][3] = _mm256_dpbf16_ps(acc[r][t][3], w1, (__m256bh)_mm256_loadu_si256((const __m256i*)(l + 16)));
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) {
+      const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[r][t][0], acc[r][t][1]),
+                                     _mm256_add_ps(acc[r][t][2], acc[r][t][3]));
+      y[t * ldy + r] = hsum(s) * kYFold;
+    }
+}
+
+// Rows [r0, r0 + n) of W, outputs y[:, 0 .. n). Registers: 16 accumulators at
+// most (R x TT x 4), so fewer rows per pass as tokens grow.
+template <int TT>
+void fp8_range(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, int64_t n, const uint16_t* xh,
+               const uint16_t* xl, float* y, int64_t ldy, __m256i& nan) {
+  constexpr int R = TT == 1 ? 4 : TT == 2 ? 2 : 1;
+  int64_t i = 0;
+  for (; i + R <= n; i += R) fp8_rows<R, TT>(data + (r0 + i) * row_bytes, row_bytes, K, xh, xl, y + i, ldy, nan);
+  for (; i < n; ++i) fp8_rows<1, TT>(data + (r0 + i) * row_bytes, row_bytes, K, xh, xl, y + i, ldy, nan);
+}
+
+}  // namespace
+
+bool matmul_xwt_fp8_bf16(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
+                         RowRange rows, ThreadPool& pool) {
+  if (W.dtype != DType::F8_E4M3 || T < 1 || T > kFp8Bf16MaxT || !W.scale_inv || W.block % kG != 0 ||
+      W.cols % kG != 0 || W.cols == 0)
+    return false;
+  const uint8_t* data = static_cast<const uint8_t*>(W.data);
+  const int64_t K = W.cols, rb = W.row_bytes();
+  std::atomic<bool> ok{true};
+  pool.parallel_for(rows.count, [&](int64_t b, int64_t e, int) {
+    thread_local std::vector<uint16_t> xbuf;
+    if (int64_t(xbuf.size()) < 2 * T * K) xbuf.resize(size_t(2 * T * K));
+    uint16_t* xh = xbuf.data();
+    uint16_t* xl = xbuf.data() + T * K;
+    __m256i nan = _mm256_setzero_si256();
+    for (int64_t i = b; i < e && ok.load(std::memory_order_relaxed);) {  // segments sharing one row of scales
+      const int64_t r = rows.begin + i;
+      const int64_t end = std::min(e, (r / W.block + 1) * W.block - rows.begin);
+      if (!prepare_x(x, ldx, T, K, W.scale_inv + (r / W.block) * W.scale_cols(), W.block, xh, xl)) {
+        ok = false;
+        break;
+      }
+      switch (T) {
+        case 1: fp8_range<1>(data, rb, K, r, end - i, xh, xl, y + i, ldy, nan); break;
+        case 2: fp8_range<2>(data, rb, K, r, end - i, xh, xl, y + i, ldy, nan); break;
+        case 3: fp8_range<3>(data, rb, K, r, end - i, xh, xl, y + i, ldy, nan); break;
+        default: fp8_range<4>(data, rb, K, r, end - i, xh, xl, y + i, ldy, nan); break;
+      }
+      i = end;
+    }
+    if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(nan, _mm256_set1_epi8(int8_t(0xFE)))) != 0) ok = false;
+  }, pool_grain(rb, T, 16));
+  return ok;
+}
+
+}  // namespace frugal::avx2
