@@ -1,11 +1,12 @@
 // y = x W^T for fp8-e4m3 weights with 128x128 block scales and 1..4 tokens, on
-// AVX512-BF16 (vdpbf16ps, 256-bit vectors). Compiled with -mavx512bf16 and
+// AVX512-BF16 (vdpbf16ps on 512-bit vectors: on Zen 4 the 256-bit form ran at
+// 17 GB/s per core even in L2, the 512-bit one at 40-45, so it is bound by memory). Compiled with -mavx512bf16 and
 // friends (src/kernels/CMakeLists.txt); called only where cpu_has_avx512_bf16().
 //
 // Why: the F16C path (matmul_xwt_avx2.cpp) spends ~10 instructions decoding 32
 // e4m3 bytes into four fp32 vectors, which caps batch-1 decode at ~15 GB/s per
 // Zen 4 core, half the core's streaming bandwidth. Here a byte becomes a bf16 in
-// 3 instructions per 16 and vdpbf16ps multiplies pairs of them straight away:
+// 3 instructions per 32 and vdpbf16ps multiplies pairs of them straight away:
 //
 //   e4m3 byte b = s eeee mmm. unpack(0, b) puts b in the high byte of a 16-bit
 //   word; an arithmetic shift right by 4 gives s ssss eeee mmm0000 and the mask
@@ -48,12 +49,14 @@ namespace frugal::avx2 {
 
 namespace {
 
-constexpr int kG = 32;  // weights per step: one 256-bit load
+constexpr int kG = 64;  // weights per step: one 512-bit load
 constexpr float kXFold = 18446744073709551616.0f;  // 2^64, into x'
 constexpr float kYFold = 72057594037927936.0f;     // 2^56, onto the sums
 
-// x'[t] for one scale-row segment, in the order the unpacked weights take:
-// per group of 32, x[0..7], x[16..23] (unpacklo's words) then x[8..15], x[24..31].
+// x'[t] for one scale-row segment, in the order the unpacked weights take (the
+// unpacks work within 128-bit lanes): per group of 64, x[0..7], x[16..23],
+// x[32..39], x[48..55] (unpacklo's words), then x[8..15], x[24..31], x[40..47],
+// x[56..63] (unpackhi's).
 // Returns false if some x' is not finite (an overflow, or x itself inf / NaN,
 // whose propagation the F16C path reproduces exactly).
 bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* srow, int64_t block, uint16_t* hi,
@@ -65,9 +68,9 @@ bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* s
     const float* xt = x + t * ldx;
     for (int64_t g0 = 0; g0 < K; g0 += kG) {
       const __m256 s = _mm256_set1_ps(srow[g0 / block] * kXFold);
-      constexpr int kSrc[4] = {0, 16, 8, 24};
-#pragma GCC unroll 4
-      for (int q = 0; q < 4; ++q) {
+      constexpr int kSrc[8] = {0, 16, 32, 48, 8, 24, 40, 56};
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) {
         const __m256 xv = _mm256_loadu_ps(xt + g0 + kSrc[q]);
         const __m256 v = _mm256_mul_ps(xv, s);
         bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v, abs_mask), inf, _CMP_NLT_UQ));  // inf or NaN
@@ -82,54 +85,57 @@ bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* s
   return _mm256_movemask_ps(bad) == 0;
 }
 
-// R rows x TT tokens over the whole row; four accumulators per (row, token):
-// {unpacklo, unpackhi} x {x' hi, x' lo}, summed as ((a0 + a1) + (a2 + a3)).
+// R rows x TT tokens over the whole row; two accumulators per (row, token), for
+// the words of unpacklo and of unpackhi, each taking x' hi then x' lo; summed
+// a0 + a1, then the 16 lanes.
 template <int R, int TT>
 void fp8_rows(const uint8_t* w, int64_t row_bytes, int64_t K, const uint16_t* xh, const uint16_t* xl, float* y,
               int64_t ldy, __m256i& nan) {
-  __m256 acc[R][TT][4];
+  __m512 acc[R][TT][2];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int t = 0; t < TT; ++t)
-#pragma GCC unroll 4
-      for (int q = 0; q < 4; ++q) acc[r][t][q] = _mm256_setzero_ps();
-  const __m256i zero = _mm256_setzero_si256(), mask = _mm256_set1_epi16(int16_t(0x87F0));
+#pragma GCC unroll 2
+      for (int q = 0; q < 2; ++q) acc[r][t][q] = _mm512_setzero_ps();
+  const __m512i zero = _mm512_setzero_si512(), mask = _mm512_set1_epi16(int16_t(0x87F0));
+  __m512i nan512 = _mm512_setzero_si512();
   const char* next = reinterpret_cast<const char*>(w + R * row_bytes);
   const bool to_l1 = prefetch_to_l1(R * row_bytes);
   for (int64_t k = 0; k < K; k += kG) {
     prefetch_next_rows(next, to_l1, k * R, (k + kG) * R);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * row_bytes + k));
-      nan = _mm256_max_epu8(nan, _mm256_add_epi8(b, b));  // 0x7F / 0xFF -> 0xFE, the largest
-      const __m256bh w0 = (__m256bh)_mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(zero, b), 4), mask);
-      const __m256bh w1 = (__m256bh)_mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(zero, b), 4), mask);
+      const __m512i b = _mm512_loadu_si512(w + r * row_bytes + k);
+      nan512 = _mm512_max_epu8(nan512, _mm512_add_epi8(b, b));  // 0x7F / 0xFF -> 0xFE, the largest
+      const __m512bh w0 = (__m512bh)_mm512_and_si512(_mm512_srai_epi16(_mm512_unpacklo_epi8(zero, b), 4), mask);
+      const __m512bh w1 = (__m512bh)_mm512_and_si512(_mm512_srai_epi16(_mm512_unpackhi_epi8(zero, b), 4), mask);
 #pragma GCC unroll 4
       for (int t = 0; t < TT; ++t) {
         const uint16_t* h = xh + t * K + k;
         const uint16_t* l = xl + t * K + k;
-        acc[r][t][0] = _mm256_dpbf16_ps(acc[r][t][0], w0, (__m256bh)_mm256_loadu_si256((const __m256i*)h));
-        acc[r][t][1] = _mm256_dpbf16_ps(acc[r][t][1], w1, (__m256bh)_mm256_loadu_si256((const __m256i*)(h + 16)));
-        acc[r][t][2] = _mm256_dpbf16_ps(acc[r][t][2], w0, (__m256bh)_mm256_loadu_si256((const __m256i*)l));
-        acc[r][t][3] = _mm256_dpbf16_ps(acc[r][t][3], w1, (__m256bh)_mm256_loadu_si256((const __m256i*)(l + 16)));
+        acc[r][t][0] = _mm512_dpbf16_ps(acc[r][t][0], w0, (__m512bh)_mm512_loadu_si512(h));
+        acc[r][t][1] = _mm512_dpbf16_ps(acc[r][t][1], w1, (__m512bh)_mm512_loadu_si512(h + 32));
+        acc[r][t][0] = _mm512_dpbf16_ps(acc[r][t][0], w0, (__m512bh)_mm512_loadu_si512(l));
+        acc[r][t][1] = _mm512_dpbf16_ps(acc[r][t][1], w1, (__m512bh)_mm512_loadu_si512(l + 32));
       }
     }
   }
+  nan = _mm256_max_epu8(nan, _mm256_max_epu8(_mm512_castsi512_si256(nan512), _mm512_extracti64x4_epi64(nan512, 1)));
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < TT; ++t) {
-      const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[r][t][0], acc[r][t][1]),
-                                     _mm256_add_ps(acc[r][t][2], acc[r][t][3]));
-      y[t * ldy + r] = hsum(s) * kYFold;
+      const __m512 s = _mm512_add_ps(acc[r][t][0], acc[r][t][1]);
+      const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+      y[t * ldy + r] = hsum(s8) * kYFold;
     }
 }
 
 // Rows [r0, r0 + n) of W, outputs y[:, 0 .. n). Registers: 16 accumulators at
-// most (R x TT x 4), so fewer rows per pass as tokens grow.
+// most (R x TT x 2), so fewer rows per pass as tokens grow.
 template <int TT>
 void fp8_range(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, int64_t n, const uint16_t* xh,
                const uint16_t* xl, float* y, int64_t ldy, __m256i& nan) {
-  constexpr int R = TT == 1 ? 4 : TT == 2 ? 2 : 1;
+  constexpr int R = TT <= 2 ? 4 : 2;
   int64_t i = 0;
   for (; i + R <= n; i += R) fp8_rows<R, TT>(data + (r0 + i) * row_bytes, row_bytes, K, xh, xl, y + i, ldy, nan);
   for (; i < n; ++i) fp8_rows<1, TT>(data + (r0 + i) * row_bytes, row_bytes, K, xh, xl, y + i, ldy, nan);

@@ -94,7 +94,7 @@ std::vector<Int8Isa> int8_isas() {
 // Does the fast x W^T take the AVX512-BF16 fp8 kernel (matmul_xwt_fp8_bf16.cpp)?
 bool fp8_bf16_path(const MatrixView& W, int64_t T) {
   return W.dtype == DType::F8_E4M3 && T >= 1 && T <= 4 && fp8_bf16_enabled() && W.scale_inv && W.cols > 0 &&
-         W.cols % 32 == 0 && W.block % 32 == 0 && cpu_has_avx2_fma();
+         W.cols % 64 == 0 && W.block % 64 == 0 && cpu_has_avx2_fma();
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
@@ -152,12 +152,13 @@ std::vector<Case> cases() {
       if (!q) out.push_back({dt, 3, 150, 250, 0, 150, true, 100});  // not a multiple of 32: generic path
     }
   }
-  // fp8 with 1..4 tokens and whole 32-groups: the AVX512-BF16 kernel where the CPU
+  // fp8 with 1..4 tokens and whole 64-groups: the AVX512-BF16 kernel where the CPU
   // has it; scale blocks of 128 rows straddled by a sub-range, several column blocks.
   for (int64_t T = 1; T <= 4; ++T) {
     out.push_back({DType::F8_E4M3, T, 300, 384, 0, 300});
     out.push_back({DType::F8_E4M3, T, 260, 256, 100, 150});
-    out.push_back({DType::F8_E4M3, T, 9, 96, 0, 9, true, 32});
+    out.push_back({DType::F8_E4M3, T, 9, 128, 0, 9, true, 64});
+    out.push_back({DType::F8_E4M3, T, 9, 96, 0, 9, true, 32});  // 32-groups: the F16C path
   }
   // x larger than the caches' budget: the token-block loop order, 2 token blocks.
   out.push_back({DType::F8_E4M3, 130, 6, 1100, 0, 6});
