@@ -33,6 +33,9 @@ MODES=${MODES:-fp32 fp8}
 KEEP=${KEEP:-0}
 CORPUS=${CORPUS:-countdown}
 DOCS=${DOCS:-3000}
+for mode in $MODES; do  # checked before any work
+  case $mode in fp32|fp8|fp8-gemm|fp32-control) ;; *) echo "unknown mode $mode (fp32, fp8, fp8-gemm, fp32-control)" >&2; exit 2 ;; esac
+done
 mkdir -p "$WORK"
 
 if [ ! -f "$WORK/tokenizer/tokenizer.json" ]; then
@@ -50,7 +53,6 @@ SHAPE="{\"vocab_size\": 512, \"hidden_size\": $HIDDEN, \"num_hidden_layers\": 3,
   \"kv_lora_rank\": $((HIDDEN / 2)), \"qk_nope_head_dim\": 32, \"qk_rope_head_dim\": 16, \"v_head_dim\": 32,
   \"num_nextn_predict_layers\": 1, \"max_position_embeddings\": 1024, \"rope_scaling\": null}"
 for mode in $MODES; do
-  case $mode in fp32|fp8|fp8-gemm|fp32-control) ;; *) echo "unknown mode $mode (fp32, fp8, fp8-gemm, fp32-control)" >&2; exit 2 ;; esac
   if [ "$KEEP" = 1 ] && [ -f "$WORK/$mode/metrics.jsonl" ] && [ "$(wc -l < "$WORK/$mode/metrics.jsonl")" -ge "$STEPS" ]; then
     echo "$mode: kept the finished run in $WORK/$mode" >&2
     continue

@@ -4,11 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 
 #include "model/rope.h"
 #include "train/scratch.h"
-#include "train/train_rows.h"
 
 namespace frugal::train {
 
@@ -30,18 +28,6 @@ void gather_k(const Dims& D, const S* kv, const S* k_pe, int64_t b, int64_t h, S
     std::copy_n(kv + n * D.H * D.dkv + h * D.dkv, D.dn, K + j * D.dq);
     std::copy_n(k_pe + n * D.dr, D.dr, K + j * D.dq + D.dn);
   }
-}
-
-// row[j] = exp(row[j] - mx) for j < n, returns their sum (fast: train_rows.h's
-// AVX2 row, float only).
-template <typename S>
-S exp_row(S* row, int64_t n, S mx, bool fast) {
-  if constexpr (std::is_same_v<S, float>) {
-    if (fast) return float(rows::exp_shift_sum(row, n, mx, /*store=*/true));
-  }
-  S sum = 0;
-  for (int64_t j = 0; j < n; ++j) sum += (row[j] = std::exp(row[j] - mx));
-  return sum;
 }
 
 // Query blocks [t0, t1) of the causal attention: block rows only see keys
@@ -106,7 +92,6 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
   // Per (row, head): P = softmax(scale Q K^T + causal mask), O = P V      (fp32 core)
   sized(a.probs, D.B * D.H * D.T * D.T);
   sized(a.attn, N * D.H * D.dv);
-  const bool fast = std::is_same_v<S, float> && rows::rows_fast();
   pool.parallel_for(D.B * D.H, [&](int64_t i0, int64_t i1, int) {
     thread_local std::vector<S> K;
     sized(K, D.T * D.dq);
@@ -123,7 +108,7 @@ void mla_fwd(const MlaShape& sh, const TLayer<S>& w, const std::vector<S>& cos, 
         S* row = P + t * D.T;
         S mx = -std::numeric_limits<S>::infinity();
         for (int64_t j = 0; j <= t; ++j) mx = std::max(mx, row[j] *= scale);
-        const S sum = exp_row(row, t + 1, mx, fast);
+        const S sum = S(exp_shift_sum(row, t + 1, mx, /*store=*/true));
         for (int64_t j = 0; j <= t; ++j) row[j] /= sum;
         std::fill(row + t + 1, row + D.T, S(0));  // causal
       }

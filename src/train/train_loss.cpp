@@ -2,37 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "core/error.h"
-#include "train/train_rows.h"
+#include "train/train_ops.h"
 
 namespace frugal::train {
 
-namespace {
-// sum_v exp(l[v] - mx), in double (V terms); l[v] becomes exp(l[v] - mx) when
-// store. fast: the AVX2 row (train_rows.h: 8 fp32 lanes, then double).
-template <typename S>
-double exp_sum(S* l, int64_t V, S mx, bool store, bool fast) {
-  if constexpr (std::is_same_v<S, float>) {
-    if (fast) return rows::exp_shift_sum(l, V, mx, store);
-  }
-  double sum = 0;
-  if (store) {
-    for (int64_t v = 0; v < V; ++v) sum += double(l[v] = std::exp(l[v] - mx));
-  } else {
-    for (int64_t v = 0; v < V; ++v) sum += double(std::exp(l[v] - mx));
-  }
-  return sum;
-}
-}  // namespace
 
 template <typename S>
 CeSums cross_entropy_fwd(S* logits, const int32_t* targets, int64_t N, int64_t V, std::vector<S>& lse,
                          const CeOptions& o, ThreadPool& pool) {
   lse.resize(size_t(N));
   std::vector<CeSums> part(size_t(pool.size()));
-  const bool fast = std::is_same_v<S, float> && rows::rows_fast();
   pool.parallel_for(N, [&](int64_t n0, int64_t n1, int t) {
     CeSums& s = part[size_t(t)];
     for (int64_t n = n0; n < n1; ++n) {
@@ -43,7 +24,7 @@ CeSums cross_entropy_fwd(S* logits, const int32_t* targets, int64_t N, int64_t V
       S* l = logits + n * V;
       const S mx = *std::max_element(l, l + V);
       const S ly = l[y];
-      const double sum = exp_sum(l, V, mx, o.to_probs, fast);
+      const double sum = exp_shift_sum(l, V, mx, o.to_probs);  // in double: V terms
       if (o.to_probs) {
         const S inv = S(1.0 / sum);
         for (int64_t v = 0; v < V; ++v) l[v] *= inv;

@@ -178,6 +178,20 @@ void rope_apply(S* x, int64_t ld, int64_t N, int64_t T, int64_t heads, int64_t h
 }
 
 template <typename S>
+double exp_shift_sum(S* x, int64_t n, S shift, bool store) {
+  if constexpr (std::is_same_v<S, float>) {
+    if (rows::rows_fast()) return rows::exp_shift_sum(x, n, shift, store);
+  }
+  double sum = 0;
+  if (store) {
+    for (int64_t i = 0; i < n; ++i) sum += double(x[i] = std::exp(x[i] - shift));
+  } else {
+    for (int64_t i = 0; i < n; ++i) sum += double(std::exp(x[i] - shift));
+  }
+  return sum;
+}
+
+template <typename S>
 void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool) {
   if constexpr (std::is_same_v<S, float>) {
     if (rows::rows_fast())
@@ -220,6 +234,7 @@ void swiglu_bwd(S* dg, S* du, const S* da, const S* g, const S* u, int64_t n, Th
   template void rmsnorm_bwd<S>(S*, int64_t, S*, const S*, int64_t, const S*, int64_t, const S*, const S*, int64_t, \
                                int64_t, ThreadPool*);                                                             \
   template void rope_apply<S>(S*, int64_t, int64_t, int64_t, int64_t, int64_t, const S*, const S*, int64_t, bool); \
+  template double exp_shift_sum<S>(S*, int64_t, S, bool);                                                       \
   template void swiglu_fwd<S>(S*, const S*, const S*, int64_t, ThreadPool*);                                      \
   template void swiglu_bwd<S>(S*, S*, const S*, const S*, const S*, int64_t, ThreadPool*);
 FRUGAL_TRAIN_OPS(float)

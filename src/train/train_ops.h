@@ -79,6 +79,12 @@ template <typename S>
 void rope_apply(S* x, int64_t ld, int64_t N, int64_t T, int64_t heads, int64_t head_stride, const S* cos,
                 const S* sin, int64_t n_pairs, bool inverse);
 
+// x[i] = exp(x[i] - shift) when store; returns sum_i exp(x[i] - shift), summed in
+// double (float: train_rows.h's AVX2 row where rows_fast()). The softmax of the
+// cross-entropy and of the attention core.
+template <typename S>
+double exp_shift_sum(S* x, int64_t n, S shift, bool store);
+
 // SwiGLU pieces: a = silu(g) * u;  dg = da u silu'(g), du = da silu(g) (written, not accumulated).
 template <typename S>
 void swiglu_fwd(S* a, const S* g, const S* u, int64_t n, ThreadPool* pool = nullptr);

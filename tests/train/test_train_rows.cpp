@@ -3,9 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
+#include "../common/random_values.h"
+#include "kernels/dispatch.h"
 #include "train/train_rows.h"
 
 namespace frugal::train::rows {
@@ -13,13 +14,7 @@ namespace {
 
 const int64_t kLengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 129, 513, 1031, 2500};
 
-std::vector<float> random_values(int64_t n, float scale, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::randn;
 
 // |got - want| <= rel |want| + abs
 void expect_close(double got, double want, double rel, double abs, const char* what, int64_t n, int64_t i) {
@@ -30,13 +25,15 @@ void expect_close(double got, double want, double rel, double abs, const char* w
 class TrainRows : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!rows_fast()) GTEST_SKIP() << "no AVX2 / FMA on this CPU (or FRUGAL_KERNELS=ref): the rows are not used";
+    // The rows are safe to call wherever the CPU has AVX2 / FMA (FRUGAL_KERNELS=ref
+    // only stops the ops from using them); without it they cannot run at all.
+    if (!cpu_has_avx2_fma()) GTEST_SKIP() << "no AVX2 / FMA on this CPU: the rows cannot run here";
   }
 };
 
 TEST_F(TrainRows, SumSquaresAndScaleMul) {
   for (int64_t n : kLengths) {
-    const auto x = random_values(n, 1.5f, 1), w = random_values(n, 1.0f, 2);
+    const auto x = randn(n, 1.5f, 1), w = randn(n, 1.0f, 2);
     double want = 0;
     for (float v : x) want += double(v) * v;
     expect_close(sum_squares(x.data(), n), want, 1e-6, 0, "sum_squares", n, -1);
@@ -49,8 +46,8 @@ TEST_F(TrainRows, SumSquaresAndScaleMul) {
 
 TEST_F(TrainRows, RmsnormBackwardRowAccumulates) {
   for (int64_t n : kLengths) {
-    const auto dy = random_values(n, 1.0f, 3), x = random_values(n, 2.0f, 4), w = random_values(n, 1.0f, 5);
-    auto dx = random_values(n, 1.0f, 6), dw = random_values(n, 1.0f, 7);
+    const auto dy = randn(n, 1.0f, 3), x = randn(n, 2.0f, 4), w = randn(n, 1.0f, 5);
+    auto dx = randn(n, 1.0f, 6), dw = randn(n, 1.0f, 7);
     const auto dx0 = dx, dw0 = dw;
     const float r = 0.8f;
     rmsnorm_bwd_row(dx.data(), dw.data(), dy.data(), x.data(), w.data(), r, n);
@@ -71,7 +68,7 @@ TEST_F(TrainRows, RmsnormBackwardRowAccumulates) {
 
 TEST_F(TrainRows, ExpShiftSumOverTheFloatRange) {
   for (int64_t n : kLengths) {
-    auto x = random_values(n, 20.0f, 8);  // exp from ~1e-26 to ~1e26 around the shift
+    auto x = randn(n, 20.0f, 8);  // exp from ~1e-26 to ~1e26 around the shift
     x[0] = -200.0f;                        // below the clamp: a negligible term
     const float shift = 3.0f;
     // the argument is rounded to float first, as in the scalar std::exp(x - shift)
@@ -99,10 +96,10 @@ TEST_F(TrainRows, ExpShiftSumOverTheFloatRange) {
 
 TEST_F(TrainRows, SwigluForwardAndBackward) {
   for (int64_t n : kLengths) {
-    auto g = random_values(n, 4.0f, 9);
+    auto g = randn(n, 4.0f, 9);
     g[0] = -120.0f;  // sigmoid underflows
     if (n > 1) g[1] = 120.0f;
-    const auto u = random_values(n, 1.0f, 10), da = random_values(n, 1.0f, 11);
+    const auto u = randn(n, 1.0f, 10), da = randn(n, 1.0f, 11);
     std::vector<float> a(static_cast<size_t>(n)), dg(a.size()), du(a.size());
     swiglu_fwd(a.data(), g.data(), u.data(), n);
     swiglu_bwd(dg.data(), du.data(), da.data(), g.data(), u.data(), n);
@@ -124,9 +121,9 @@ TEST_F(TrainRows, AdamWUpdateMatchesThePlainLoopBitForBit) {
   const AdamWConsts c{.g_scale = 0.7f, .b1 = 0.9f, .b2 = 0.95f, .eps = 1e-8f, .bc2_sqrt = 0.3f, .step_size = 1e-3f,
                       .decay = 0.9999f};
   for (int64_t n : kLengths) {
-    auto value = random_values(n, 0.02f, 12), m = random_values(n, 1e-3f, 13), v = random_values(n, 1e-3f, 14);
+    auto value = randn(n, 0.02f, 12), m = randn(n, 1e-3f, 13), v = randn(n, 1e-3f, 14);
     for (float& x : v) x = x * x;
-    const auto grad = random_values(n, 0.01f, 15);
+    const auto grad = randn(n, 0.01f, 15);
     auto value2 = value, m2 = m, v2 = v;
     adamw_update(value.data(), grad.data(), m.data(), v.data(), n, c);
     for (size_t i = 0; i < size_t(n); ++i) {

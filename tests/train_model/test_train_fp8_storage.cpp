@@ -13,6 +13,7 @@
 #include "kernels/fp8_linear.h"
 #include "train/train_ffn.h"
 #include "train/trainable_factory.h"
+#include "../common/random_values.h"
 #include "train_test_util.h"
 
 namespace frugal {
@@ -20,13 +21,7 @@ namespace {
 
 using namespace train_test;
 
-std::vector<float> randn(int64_t n, float std, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, std);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = nd(rng);
-  return v;
-}
+using test::randn;
 
 float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
