@@ -373,34 +373,39 @@ TEST(Matmul, Int8TokenIndependent) {
 }
 
 // e4m3's only NaN (S.1111.111) must come out as NaN from every path, and leave the
-// other rows alone.
+// other rows alone. 200 columns take the F16C kernel; 256 (a multiple of 64) the
+// AVX512-BF16 one where the CPU has it, whose rows come from 4 parts of the range
+// (37 rows: parts of 9, then row 36 alone).
 TEST(Matmul, Fp8NanWeightGivesNan) {
   std::mt19937 rng(6);
   ThreadPool pool(2);
-  for (int64_t T : {1, 3, 4, 8}) {
-    TestWeight w(DType::F8_E4M3, 20, 200, rng);
-    w.bytes[size_t(5 * 200 + 77)] = 0x7F;   // row 5
-    w.bytes[size_t(13 * 200 + 199)] = 0xFF; // row 13, in the tail group
-    std::vector<float> x = random_vec(T * 200, rng), y(size_t(T * 20)), y_ref(y.size());
-    matmul_xwt_fast(y.data(), 20, x.data(), 200, T, w.view, {0, 20}, pool);
-    matmul_xwt_ref(y_ref.data(), 20, x.data(), 200, T, w.view, {0, 20});
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < 20; ++i) {
-        const float v = y[size_t(t * 20 + i)], r = y_ref[size_t(t * 20 + i)];
-        if (i == 5 || i == 13) EXPECT_TRUE(std::isnan(v)) << "T=" << T << " row " << i;
-        else EXPECT_NEAR(v, r, 1e-3f * (1 + std::fabs(r))) << "T=" << T << " row " << i;
-      }
-    // x W: the NaN poisons columns 77 and 199 only.
-    std::vector<float> xs = random_vec(T * 20, rng), z(size_t(T * 200)), z_ref(z.size());
-    matmul_xw_fast(z.data(), 200, xs.data(), 20, T, w.view, {0, 20}, pool);
-    matmul_xw_ref(z_ref.data(), 200, xs.data(), 20, T, w.view, {0, 20});
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t k = 0; k < 200; ++k) {
-        const float v = z[size_t(t * 200 + k)], r = z_ref[size_t(t * 200 + k)];
-        if (k == 77 || k == 199) EXPECT_TRUE(std::isnan(v)) << "xw T=" << T << " col " << k;
-        else EXPECT_NEAR(v, r, 1e-3f * (1 + std::fabs(r))) << "xw T=" << T << " col " << k;
-      }
-  }
+  for (int64_t K : {200, 256})
+    for (int64_t T : {1, 3, 4, 8}) {
+      const int64_t N = 37;
+      TestWeight w(DType::F8_E4M3, N, K, rng);
+      w.bytes[size_t(5 * K + 77)] = 0x7F;        // row 5
+      w.bytes[size_t(13 * K + K - 1)] = 0xFF;    // row 13, last column (F16C: the tail group)
+      w.bytes[size_t(36 * K + 3)] = 0x7F;        // row 36, the remainder row
+      // out[t, j] (T x n) is NaN exactly where bad(j), else near the reference.
+      auto expect_nan_where = [&](const char* what, const std::vector<float>& out, const std::vector<float>& ref,
+                                  int64_t n, auto bad) {
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t j = 0; j < n; ++j) {
+            const float v = out[size_t(t * n + j)], r = ref[size_t(t * n + j)];
+            if (bad(j)) EXPECT_TRUE(std::isnan(v)) << what << " K=" << K << " T=" << T << " " << j;
+            else EXPECT_NEAR(v, r, 1e-3f * (1 + std::fabs(r))) << what << " K=" << K << " T=" << T << " " << j;
+          }
+      };
+      std::vector<float> x = random_vec(T * K, rng), y(size_t(T * N)), y_ref(y.size());
+      matmul_xwt_fast(y.data(), N, x.data(), K, T, w.view, {0, N}, pool);
+      matmul_xwt_ref(y_ref.data(), N, x.data(), K, T, w.view, {0, N});
+      expect_nan_where("x W^T row", y, y_ref, N, [](int64_t i) { return i == 5 || i == 13 || i == 36; });
+      // x W: the NaNs poison columns 77, K - 1 and 3 only.
+      std::vector<float> xs = random_vec(T * N, rng), z(size_t(T * K)), z_ref(z.size());
+      matmul_xw_fast(z.data(), K, xs.data(), N, T, w.view, {0, N}, pool);
+      matmul_xw_ref(z_ref.data(), K, xs.data(), N, T, w.view, {0, N});
+      expect_nan_where("x W col", z, z_ref, K, [&](int64_t k) { return k == 77 || k == K - 1 || k == 3; });
+    }
 }
 
 // Non-finite activations reach the outputs the way the reference computes them
