@@ -25,7 +25,7 @@ struct BenchArgs {
   std::string model, batches = "1,4,16", attn = "auto", speculative;
   int64_t prompt = 512, gen = 32, repeat = 3;
   int threads = 0;
-  bool json = false;
+  bool json = false, mmap = false;
 };
 
 // Process CPU seconds (all threads). On a loaded machine wall time also counts
@@ -235,6 +235,7 @@ Command bench_command(CLI::App& app) {
   sub->add_option("--speculative", a->speculative,
                   "Also compare batch-1 greedy decoding with MTP speculative decoding at these draft depths (e.g. 1,2,3)");
   sub->add_flag("--json", a->json, "Print one JSON object instead of a table");
+  mmap_flag_add(sub, a->mmap);
   return {sub, [a] {
             const std::vector<int64_t> batches = parse_list(a->batches, "--batch");
             const std::vector<int64_t> depths = a->speculative.empty() ? std::vector<int64_t>{}
@@ -250,7 +251,7 @@ Command bench_command(CLI::App& app) {
             say(fmt::format("machine: streaming read {:.1f} GB/s, fp32 FMA peak {:.1f} GFLOP/s", lim.read_gb_per_s,
                             lim.fma_gflop_per_s));
 
-            auto m = model_load(a->model);
+            auto m = model_load(a->model, weight_load(a->mmap));
             for (int64_t depth : depths) spec_check_model(*m, depth);
             const ModelConfig& c = m->config;
             const AttnMode attn = attn_mode_parse(a->attn);

@@ -31,7 +31,7 @@ Command chat_command(CLI::App& app) {
   sub->add_option("--system", a->system, "System prompt");
   return {sub, [a] {
             const std::string dir = resolve_model_dir(a->model);
-            auto m = model_load(dir);
+            auto m = model_load(dir, weight_load(a->mmap));
             Tokenizer tok = tokenizer_load_dir(dir);
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             ChatSession chat(*m, tok, generation_session_options(*a), pool);

@@ -19,7 +19,7 @@ namespace {
 
 struct EvalArgs {
   std::string model, task = "countdown", split = "test", problems, out, format;
-  bool hard = false, json = false;
+  bool hard = false, json = false, mmap = false;
   int64_t n = 100, samples = 16, max_new_tokens = 256, max_sequences = 64;
   float temperature = 1.0f, top_p = 1.0f;
   uint64_t problem_seed = 1, seed = 0;
@@ -36,7 +36,7 @@ int eval_main(const EvalArgs& a) {
     for (int64_t i = 0; i < a.n; ++i) problems.push_back(task_problem(kind, a.problem_seed, split, a.hard, i));
   }
   const std::string dir = resolve_model_dir(a.model);
-  auto m = model_load(dir);
+  auto m = model_load(dir, weight_load(a.mmap));
   Tokenizer tok = tokenizer_load_dir(dir);
   const ChatFormat format = chat_format_for_model(m->config, tok, a.format);
   ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
@@ -85,6 +85,7 @@ Command eval_command(CLI::App& app) {
   sub->add_option("--format", a->format, "Chat format (default: detected from the tokenizer)");
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   sub->add_flag("--json", a->json, "Print the summary as JSON");
+  mmap_flag_add(sub, a->mmap);
   return {sub, [a] { return eval_main(*a); }};
 }
 

@@ -13,6 +13,7 @@ namespace {
 struct LogitsArgs {
   std::string model, tokens, out, mtp_out, attn = "auto";
   int threads = 0;
+  bool mmap = false;
 };
 }  // namespace
 
@@ -26,9 +27,10 @@ Command logits_command(CLI::App& app) {
   sub->add_option("--mtp-out", a->mtp_out,
                   "Also write MTP module 0's logits [n_tokens - 1, vocab]: row i predicts token i + 2");
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
+  mmap_flag_add(sub, a->mmap);
   return {sub, [a] {
             std::vector<int32_t> ids = parse_token_ids(a->tokens, "--tokens");
-            auto m = model_load(a->model);
+            auto m = model_load(a->model, weight_load(a->mmap));
             ThreadPool pool(a->threads > 0 ? a->threads : default_threads());
             const AttnMode attn = attn_mode_parse(a->attn);
             const int64_t T = int64_t(ids.size()), V = m->config.vocab_size;

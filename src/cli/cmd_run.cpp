@@ -22,7 +22,7 @@ struct RunArgs : GenerationArgs {
 
 int run_token_ids(const RunArgs& a, const std::string& dir) {
   std::vector<int32_t> prompt = parse_token_ids(a.tokens, "--tokens");
-  auto m = model_load(dir);
+  auto m = model_load(dir, weight_load(a.mmap));
   ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
   GenerateOptions o;
   o.max_tokens = a.max_tokens;
@@ -47,7 +47,7 @@ int run_token_ids(const RunArgs& a, const std::string& dir) {
 }
 
 int run_text(const RunArgs& a, const std::string& dir) {
-  auto m = model_load(dir);
+  auto m = model_load(dir, weight_load(a.mmap));
   Tokenizer tok = tokenizer_load_dir(dir);
   ThreadPool pool(a.threads > 0 ? a.threads : default_threads());
   ChatSessionOptions o = generation_session_options(a);

@@ -39,6 +39,7 @@ Command serve_command(CLI::App& app) {
     int64_t prefill_chunk = 256;
     int64_t max_body = 1 << 20, max_step_rows = 512, speculative = 0;
     double drain = 30;
+    bool mmap = false;
     float temperature = 1.0f, top_p = 1.0f;
   };
   auto a = std::make_shared<ServeArgs>();
@@ -79,11 +80,12 @@ Command serve_command(CLI::App& app) {
   sub->add_option("--attn", a->attn, "Attention path: naive, absorb, or auto")
       ->check(CLI::IsMember({"auto", "naive", "absorb"}));
   sub->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)");
+  mmap_flag_add(sub, a->mmap);
   return {sub, [a] {
             if (!a->api_key.empty() && !a->api_key_file.empty()) fail("give --api-key or --api-key-file, not both");
             const std::string key = a->api_key_file.empty() ? a->api_key : read_key_file(a->api_key_file);
             const std::string dir = resolve_model_dir(a->model);
-            auto m = model_load(dir);
+            auto m = model_load(dir, weight_load(a->mmap));
             spec_check_model(*m, a->speculative);
             Tokenizer tok = tokenizer_load_dir(dir);
             const ChatFormat format =

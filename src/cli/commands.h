@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/checkpoint.h"
 #include "model/mla.h"
 
 namespace frugal {
@@ -34,6 +35,10 @@ Command serve_command(CLI::App& app);
 // Shared flag helpers.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& flag);
 std::string resolve_model_dir(const std::string& given);
+// --mmap: map the weights from their files instead of copying them into huge
+// pages (model/checkpoint.h WeightLoad); weight_load() turns the flag into the mode.
+void mmap_flag_add(CLI::App* sub, bool& mmap);
+WeightLoad weight_load(bool mmap);
 int default_threads();
 // "auto" | "naive" | "absorb" (checked by the flag's validator).
 AttnMode attn_mode_parse(const std::string& name);

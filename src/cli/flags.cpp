@@ -45,4 +45,12 @@ int default_threads() {
   return n ? int(n) : 1;
 }
 
+void mmap_flag_add(CLI::App* sub, bool& mmap) {
+  sub->add_flag("--mmap", mmap,
+                "Map the weights from their files instead of copying them into huge pages (the default when they "
+                "take at most half of the available memory; FRUGAL_WEIGHTS=map|copy sets it too)");
+}
+
+WeightLoad weight_load(bool mmap) { return mmap ? WeightLoad::Map : WeightLoad::Auto; }
+
 }  // namespace frugal

@@ -19,6 +19,7 @@ struct GenerationArgs {
   uint64_t seed = 0;
   int threads = 0;
   int64_t speculative = 0;  // MTP draft depth; 0: off
+  bool mmap = false;
 };
 
 void generation_flags_add(CLI::App* sub, GenerationArgs& a);

@@ -1,28 +1,13 @@
 #include "infer/memory_plan.h"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/proc_info.h"
 
 namespace frugal {
 
 namespace {
-
-// A "Key:   123 kB" line of /proc/meminfo or /proc/self/status, in bytes (-1 if absent).
-int64_t proc_kb_field(const char* file, const std::string& key) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key + ":", 0) == 0) {
-      std::istringstream ls(line.substr(key.size() + 1));
-      int64_t kb = 0;
-      ls >> kb;
-      return kb * 1024;
-    }
-  return -1;
-}
 
 std::string gib(int64_t b) { return fmt::format("{:.2f} GiB", double(b) / double(1ll << 30)); }
 
@@ -36,6 +21,7 @@ MemoryPlan memory_plan(const Model& m, int64_t context, int64_t batch, int64_t m
   MemoryPlan p;
   if (m.checkpoint) {  // a model over a trainer's tensors: those are already resident
     for (const auto& [name, t] : m.checkpoint->tensors()) p.weight_bytes += int64_t(t->nbytes);
+    p.weights_copied = m.checkpoint->load() == FileLoad::Copy;
   }
   const int64_t per_token = c.num_hidden_layers * (c.kv_lora_rank + c.qk_rope_head_dim) * int64_t(sizeof(float));
   p.kv_bytes = batch * context * per_token;
@@ -53,8 +39,9 @@ MemoryPlan memory_plan(const Model& m, int64_t context, int64_t batch, int64_t m
 }
 
 std::string MemoryPlan::summary() const {
-  return fmt::format("weights {} (mapped), KV cache {}, activations ~{}; {} available of {}", gib(weight_bytes),
-                     gib(kv_bytes), gib(activation_bytes), gib(available_bytes), gib(total_bytes));
+  return fmt::format("weights {} ({}), KV cache {}, activations ~{}; {} available of {}", gib(weight_bytes),
+                     weights_copied ? "in memory" : "mapped", gib(kv_bytes), gib(activation_bytes),
+                     gib(available_bytes), gib(total_bytes));
 }
 
 void memory_check(const MemoryPlan& p) {

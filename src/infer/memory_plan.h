@@ -1,5 +1,5 @@
 // What a run will need in memory, checked before anything large is allocated:
-// the memory-mapped weights (paged in by the OS), the latent KV caches and the
+// the weights (mapped and paged in by the OS, or copied at load), the latent KV caches and the
 // activations. A clear error when it cannot fit beats the OOM killer.
 #pragma once
 
@@ -11,7 +11,8 @@
 namespace frugal {
 
 struct MemoryPlan {
-  int64_t weight_bytes = 0;      // checkpoint tensors (mapped, not copied)
+  int64_t weight_bytes = 0;      // checkpoint tensors (mapped, or copied into huge pages at load)
+  bool weights_copied = false;
   int64_t kv_bytes = 0;          // batch x context x bytes per token
   int64_t activation_bytes = 0;  // scratch of the largest forward pass
   int64_t available_bytes = 0;   // MemAvailable now

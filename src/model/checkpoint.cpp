@@ -1,12 +1,16 @@
 #include "model/checkpoint.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
+#include "core/proc_info.h"
 
 namespace frugal {
 
@@ -49,17 +53,43 @@ bool is_weight_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F8_E5M2;
 }
 
+// Auto: copy when the shards take at most half of the memory available now.
+FileLoad resolve(WeightLoad load, const std::vector<std::string>& paths) {
+  if (load == WeightLoad::Auto) {
+    const char* env = std::getenv("FRUGAL_WEIGHTS");
+    const std::string v = env ? env : "";
+    if (v == "map") return FileLoad::Map;
+    if (v == "copy") return FileLoad::Copy;
+    if (!v.empty() && v != "auto") fail("FRUGAL_WEIGHTS={}: expected map, copy or auto", v);
+    int64_t bytes = 0;
+    for (const std::string& p : paths) bytes += int64_t(fs::file_size(p));
+    const int64_t available = proc_kb_field("/proc/meminfo", "MemAvailable");
+    return available > 0 && bytes <= available / 2 ? FileLoad::Copy : FileLoad::Map;
+  }
+  return load == WeightLoad::Copy ? FileLoad::Copy : FileLoad::Map;
+}
+
 }  // namespace
 
-Checkpoint::Checkpoint(const std::string& dir) : dir_(dir) {
+Checkpoint::Checkpoint(const std::string& dir, WeightLoad load) : dir_(dir) {
   if (!fs::is_directory(dir)) fail("{}: not a directory (expected a Hugging Face model folder)", dir);
-  for (const std::string& path : shard_files(dir)) {
-    files_.push_back(std::make_unique<SafetensorsFile>(path));
+  const std::vector<std::string> paths = shard_files(dir);
+  load_ = resolve(load, paths);
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t copied = 0;
+  for (const std::string& path : paths) {
+    files_.push_back(std::make_unique<SafetensorsFile>(path, load_));
+    if (files_.back()->how() == FileLoad::Map) load_ = FileLoad::Map;  // a copy that did not fit
+    else copied += int64_t(fs::file_size(path));
     for (const auto& [name, t] : files_.back()->tensors()) {
       auto [it, inserted] = tensors_.emplace(name, &t);
       if (!inserted) fail("{}: tensor '{}' also appears in {}", path, name, it->second->file);
     }
   }
+  if (copied >= (int64_t(1) << 30))
+    std::fprintf(stderr, "frugal: weights copied into memory (huge pages): %.2f GiB in %.1f s (--mmap maps them)\n",
+                 double(copied) / double(int64_t(1) << 30),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 const TensorInfo* Checkpoint::find(const std::string& name) const {

@@ -69,7 +69,8 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_unique<MappedFile>(path)) {
+SafetensorsFile::SafetensorsFile(const std::string& path, FileLoad how)
+    : file_(std::make_unique<MappedFile>(path, how)) {
   const uint8_t* p = file_->data();
   const uint64_t size = file_->size();
   if (size < 8) fail("{}: truncated: {} bytes, shorter than the 8-byte header length", path, size);

@@ -1,7 +1,8 @@
 // The safetensors format: 8-byte little-endian header length N, N bytes of JSON
 // {"name": {"dtype": "BF16", "shape": [..], "data_offsets": [begin, end]}, ...,
 //  "__metadata__": {..}}, then the data section; offsets are relative to it.
-// Files are memory-mapped and every header entry is validated before use.
+// Files are memory-mapped or copied into memory (core/mapped_file.h) and every
+// header entry is validated before use.
 #pragma once
 
 #include <cstdint>
@@ -33,11 +34,13 @@ constexpr uint64_t kSafetensorsMaxHeader = 100ull << 20;
 
 class SafetensorsFile {
  public:
-  explicit SafetensorsFile(const std::string& path);  // throws frugal::Error on any defect
+  // Throws frugal::Error on any defect.
+  explicit SafetensorsFile(const std::string& path, FileLoad how = FileLoad::Map);
 
   const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return file_->path(); }
+  FileLoad how() const { return file_->how(); }
 
  private:
   std::unique_ptr<MappedFile> file_;

@@ -81,9 +81,9 @@ LatentKvCache Model::new_mtp_cache(int64_t capacity) const {
   return LatentKvCache(1, capacity, config.kv_lora_rank, config.qk_rope_head_dim);
 }
 
-std::unique_ptr<Model> model_load(const std::string& dir) {
+std::unique_ptr<Model> model_load(const std::string& dir, WeightLoad load) {
   auto cfg = config_load((std::filesystem::path(dir) / "config.json").string());
-  auto ckpt = std::make_unique<Checkpoint>(dir);
+  auto ckpt = std::make_unique<Checkpoint>(dir, load);
   ModelWeights w = weights_load(*ckpt, cfg);
   RopeTable rope(cfg);
   return std::unique_ptr<Model>(new Model{cfg, std::move(ckpt), std::move(w), std::move(rope)});

@@ -35,8 +35,9 @@ struct Model {
   LatentKvCache new_mtp_cache(int64_t capacity) const;
 };
 
-// Reads config.json and the safetensors of a Hugging Face model directory.
-std::unique_ptr<Model> model_load(const std::string& dir);
+// Reads config.json and the safetensors of a Hugging Face model directory; the
+// weights are copied into huge pages or mapped as `load` says (model/checkpoint.h).
+std::unique_ptr<Model> model_load(const std::string& dir, WeightLoad load = WeightLoad::Auto);
 
 // A model over fp32 tensors held elsewhere (a trainer's master weights), by
 // checkpoint name: no copy, so the model always computes with their current

@@ -92,8 +92,11 @@ TEST(TrainEdges, MtpLambdaZeroSkipsTheMtpModules) {
     if (!p.grad) continue;
     double sum = 0;
     for (int64_t i = 0; i < p.numel(); ++i) sum += std::fabs(p.grad[i]);
-    if (p.layer == 2) EXPECT_EQ(sum, 0.0) << p.name;  // the MTP module
-    else if (p.name.find(".experts.") == std::string::npos) EXPECT_GT(sum, 0.0) << p.name;
+    if (p.layer == 2) {
+      EXPECT_EQ(sum, 0.0) << p.name;  // the MTP module
+    } else if (p.name.find(".experts.") == std::string::npos) {
+      EXPECT_GT(sum, 0.0) << p.name;
+    }
   }
 }
 
