@@ -31,6 +31,10 @@ void rope_interleaved(float* x, int64_t n_pairs, const float* cos, const float* 
 void add_inplace(float* y, const float* x, int64_t n);
 // y += a * x
 void axpy(float* y, float a, const float* x, int64_t n);
+// y += a[j] * x[j, :] for j = 0 .. m-1 in order (rows ldx apart): the bits of m
+// axpy calls, with y held in registers across the rows instead of loaded and
+// stored once per row (attention's weighted sum of cached latents).
+void axpy_rows(float* y, const float* a, const float* x, int64_t ldx, int64_t m, int64_t n);
 
 }  // namespace frugal
 

@@ -183,7 +183,7 @@ void mla_fwd(const MlaArgs& a, const Batch& batch, const float* x, float* y, Mla
         softmax_inplace(p.data(), n);
         std::fill_n(ctx, r_kv, 0.0f);
         cache.for_each_run(a.layer, 0, n, [&](const float* lat, int64_t j0, int64_t m) {
-          for (int64_t j = 0; j < m; ++j) axpy(ctx, p[size_t(j0 + j)], lat + j * dlat, r_kv);
+          axpy_rows(ctx, p.data() + j0, lat, dlat, m, r_kv);
         });
       }
     });

@@ -1,7 +1,9 @@
 // Element-wise kernels against double-precision formulas.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -105,6 +107,22 @@ TEST(Elementwise, DotAllLengths) {
     }
     EXPECT_NEAR(dot(a.data(), b.data(), n), want, 1e-6 * mag + 1e-12) << "n=" << n;
   }
+}
+
+// axpy_rows is m axpy calls, bit for bit, over widths around its 32-column chunks.
+TEST(Elementwise, AxpyRowsEqualsAxpyCalls) {
+  std::mt19937 rng(9);
+  for (int64_t n : {1, 7, 31, 32, 33, 64, 100, 512})
+    for (int64_t m : {0, 1, 5, 40}) {
+      const int64_t ldx = n + 3;
+      std::vector<float> x = random_vec(m * ldx, rng), a = random_vec(m, rng), y0 = random_vec(n, rng);
+      std::vector<float> want = y0, got = y0;
+      for (int64_t j = 0; j < m; ++j) axpy(want.data(), a[size_t(j)], x.data() + j * ldx, n);
+      axpy_rows(got.data(), a.data(), x.data(), ldx, m, n);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(std::bit_cast<uint32_t>(got[size_t(i)]), std::bit_cast<uint32_t>(want[size_t(i)]))
+            << "n=" << n << " m=" << m << " i=" << i;
+    }
 }
 
 }  // namespace
