@@ -51,10 +51,86 @@ struct VnniQ4_0 {
   }
 };
 
+// Q4_0, one token, 16 rows in the lanes of 512-bit vectors: the 8-row kernel's
+// per-lane arithmetic (the same bits: exact integer sums, then the same fp32
+// conversion, scale and fma per block), with half the instructions per weight.
+inline __m512i load_4x128(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
+  __m512i v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+  v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+  v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c)), 2);
+  return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
+}
+
+// (GCC 12 warns that the unpacks' undefined pass-through operand may be used
+// uninitialized: a false positive of its own intrinsics header.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+void q4_0_rows16_t1(const uint8_t* w0, const uint8_t* w1, int64_t rb, const QuantX& qx, float* y0, float* y1) {
+  __m512 acc = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(15);
+  // Two streams of 8 side-by-side rows: prefetch the same share of each one's next 8 rows.
+  const char* next0 = reinterpret_cast<const char*>(w0 + 8 * rb);
+  const char* next1 = reinterpret_cast<const char*>(w1 + 8 * rb);
+  for (int64_t b = 0; b < qx.nb; ++b) {
+    prefetch_next_rows(next0, /*to_l1=*/true, b * 8 * kQ4_0Bytes, (b + 1) * 8 * kQ4_0Bytes);
+    prefetch_next_rows(next1, /*to_l1=*/true, b * 8 * kQ4_0Bytes, (b + 1) * 8 * kQ4_0Bytes);
+    const uint8_t* b0 = w0 + b * kQ4_0Bytes;
+    const uint8_t* b1 = w1 + b * kQ4_0Bytes;
+    // v[r]: rows r and r + 4 of each stream in its 128-bit lanes; transposed within
+    // the lanes, d[j] holds dword j of rows 0..7 of w0, then 0..7 of w1.
+    __m512i v[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r)
+      v[r] = load_4x128(b0 + r * rb + 2, b0 + (r + 4) * rb + 2, b1 + r * rb + 2, b1 + (r + 4) * rb + 2);
+    const __m512i t0 = _mm512_unpacklo_epi32(v[0], v[1]), t1 = _mm512_unpackhi_epi32(v[0], v[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(v[2], v[3]), t3 = _mm512_unpackhi_epi32(v[2], v[3]);
+    const __m512i d[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2), _mm512_unpacklo_epi64(t1, t3),
+                          _mm512_unpackhi_epi64(t1, t3)};
+    uint16_t h[16];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+      std::memcpy(&h[r], b0 + r * rb, 2);
+      std::memcpy(&h[r + 8], b1 + r * rb, 2);
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+    const int8_t* xq = qx.q + 32 * b;
+    __m512i s = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) {  // quad u: values 4u..4u+3 (low nibbles of dword u, then high of u - 4)
+      const __m512i wu = u < 4 ? _mm512_and_si512(d[u], m4) : _mm512_and_si512(_mm512_srli_epi16(d[u - 4], 4), m4);
+      int32_t quad;
+      std::memcpy(&quad, xq + 4 * u, 4);
+      s = _mm512_dpbusd_epi32(s, wu, _mm512_set1_epi32(quad));
+    }
+    s = _mm512_sub_epi32(s, _mm512_set1_epi32(qx.s8[b]));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(_mm512_set1_ps(qx.d[b]), dw), acc);
+  }
+  _mm256_storeu_ps(y0, _mm512_castps512_ps256(acc));
+  _mm256_storeu_ps(y1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+}
+#pragma GCC diagnostic pop
+
+void q4_0_t1_run(float* y, const MatrixView& W, RowRange rows, const QuantX& qx, ThreadPool& pool) {
+  const uint8_t* data = static_cast<const uint8_t*>(W.data);
+  const int64_t rb = W.row_bytes();
+  pool.parallel_for(rows.count, [&](int64_t begin, int64_t end, int) {
+    const int64_t half = (end - begin) / 16 * 8;  // rows [begin, begin + half) beside [begin + half, begin + 2 half)
+    const uint8_t* w = data + (rows.begin + begin) * rb;
+    for (int64_t i = 0; i < half; i += 8)
+      q4_0_rows16_t1(w + i * rb, w + (half + i) * rb, rb, qx, y + begin + i, y + begin + half + i);
+    for (int64_t i = begin + 2 * half; i < end; i += kRows) {
+      const int nr = int(std::min<int64_t>(kRows, end - i));
+      xwt_int8_group<VnniQ4_0, 1>(data + (rows.begin + i) * rb, rb, nr, qx, y + i, 0);
+    }
+  }, pool_grain(rb, 1, 16));
+}
+
 }  // namespace
 
 void matmul_xwt_int8_rows_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
                                const QuantX& qx, ThreadPool& pool) {
+  if (W.dtype == DType::Q4_0 && T == 1) return q4_0_t1_run(y, W, rows, qx, pool);
   if (W.dtype == DType::Q8_0) xwt_int8_rows_run<VnniQ8_0>(y, ldy, T, W, rows, qx, pool);
   else xwt_int8_rows_run<VnniQ4_0>(y, ldy, T, W, rows, qx, pool);
 }
