@@ -51,9 +51,12 @@ struct VnniQ4_0 {
   }
 };
 
-// Q4_0, one token, 16 rows in the lanes of 512-bit vectors: the 8-row kernel's
+// Q4_0, 1..5 tokens, 16 rows in the lanes of 512-bit vectors: the 8-row kernel's
 // per-lane arithmetic (the same bits: exact integer sums, then the same fp32
 // conversion, scale and fma per block), with half the instructions per weight.
+// The 16 lanes are two streams of 8 side-by-side rows from the two halves of a
+// thread's range (16 side-by-side rows streamed at 7 GB/s from memory), each
+// prefetching its next 8 rows into L1 (docs/performance.md).
 inline __m512i load_4x128(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
   __m512i v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
   v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
@@ -66,8 +69,12 @@ inline __m512i load_4x128(const uint8_t* a, const uint8_t* b, const uint8_t* c, 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-void q4_0_rows16_t1(const uint8_t* w0, const uint8_t* w1, int64_t rb, const QuantX& qx, float* y0, float* y1) {
-  __m512 acc = _mm512_setzero_ps();
+template <int TT>
+void q4_0_rows16(const uint8_t* w0, const uint8_t* w1, int64_t rb, const QuantX& qx, float* y0, float* y1,
+                 int64_t ldy) {
+  __m512 acc[TT];
+#pragma GCC unroll 5
+  for (int t = 0; t < TT; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i m4 = _mm512_set1_epi8(15);
   // Two streams of 8 side-by-side rows: prefetch the same share of each one's next 8 rows.
   const char* next0 = reinterpret_cast<const char*>(w0 + 8 * rb);
@@ -94,43 +101,71 @@ void q4_0_rows16_t1(const uint8_t* w0, const uint8_t* w1, int64_t rb, const Quan
       std::memcpy(&h[r + 8], b1 + r * rb, 2);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
-    const int8_t* xq = qx.q + 32 * b;
-    __m512i s = _mm512_setzero_si512();
-#pragma GCC unroll 8
-    for (int u = 0; u < 8; ++u) {  // quad u: values 4u..4u+3 (low nibbles of dword u, then high of u - 4)
-      const __m512i wu = u < 4 ? _mm512_and_si512(d[u], m4) : _mm512_and_si512(_mm512_srli_epi16(d[u - 4], 4), m4);
-      int32_t quad;
-      std::memcpy(&quad, xq + 4 * u, 4);
-      s = _mm512_dpbusd_epi32(s, wu, _mm512_set1_epi32(quad));
+    __m512i wt[8];  // quad u: values 4u..4u+3 (low nibbles of dword u, then high of u - 4)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      wt[j] = _mm512_and_si512(d[j], m4);
+      wt[j + 4] = _mm512_and_si512(_mm512_srli_epi16(d[j], 4), m4);
     }
-    s = _mm512_sub_epi32(s, _mm512_set1_epi32(qx.s8[b]));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(_mm512_set1_ps(qx.d[b]), dw), acc);
+#pragma GCC unroll 5
+    for (int t = 0; t < TT; ++t) {
+      const int64_t o = t * qx.nb + b;
+      const int8_t* xq = qx.q + 32 * o;
+      __m512i s = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int u = 0; u < 8; ++u) {
+        int32_t quad;
+        std::memcpy(&quad, xq + 4 * u, 4);
+        s = _mm512_dpbusd_epi32(s, wt[u], _mm512_set1_epi32(quad));
+      }
+      s = _mm512_sub_epi32(s, _mm512_set1_epi32(qx.s8[o]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(_mm512_set1_ps(qx.d[o]), dw), acc[t]);
+    }
   }
-  _mm256_storeu_ps(y0, _mm512_castps512_ps256(acc));
-  _mm256_storeu_ps(y1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+  for (int t = 0; t < TT; ++t) {
+    _mm256_storeu_ps(y0 + t * ldy, _mm512_castps512_ps256(acc[t]));
+    _mm256_storeu_ps(y1 + t * ldy, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)));
+  }
 }
 #pragma GCC diagnostic pop
 
-void q4_0_t1_run(float* y, const MatrixView& W, RowRange rows, const QuantX& qx, ThreadPool& pool) {
+void q4_0_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows, const QuantX& qx,
+              ThreadPool& pool) {
   const uint8_t* data = static_cast<const uint8_t*>(W.data);
   const int64_t rb = W.row_bytes();
   pool.parallel_for(rows.count, [&](int64_t begin, int64_t end, int) {
     const int64_t half = (end - begin) / 16 * 8;  // rows [begin, begin + half) beside [begin + half, begin + 2 half)
     const uint8_t* w = data + (rows.begin + begin) * rb;
-    for (int64_t i = 0; i < half; i += 8)
-      q4_0_rows16_t1(w + i * rb, w + (half + i) * rb, rb, qx, y + begin + i, y + begin + half + i);
+    for (int64_t i = 0; i < half; i += 8) {
+      const uint8_t *w0 = w + i * rb, *w1 = w + (half + i) * rb;
+      float *y0 = y + begin + i, *y1 = y + begin + half + i;
+      switch (T) {
+        case 1: q4_0_rows16<1>(w0, w1, rb, qx, y0, y1, ldy); break;
+        case 2: q4_0_rows16<2>(w0, w1, rb, qx, y0, y1, ldy); break;
+        case 3: q4_0_rows16<3>(w0, w1, rb, qx, y0, y1, ldy); break;
+        case 4: q4_0_rows16<4>(w0, w1, rb, qx, y0, y1, ldy); break;
+        default: q4_0_rows16<5>(w0, w1, rb, qx, y0, y1, ldy); break;
+      }
+    }
     for (int64_t i = begin + 2 * half; i < end; i += kRows) {
       const int nr = int(std::min<int64_t>(kRows, end - i));
-      xwt_int8_group<VnniQ4_0, 1>(data + (rows.begin + i) * rb, rb, nr, qx, y + i, 0);
+      const uint8_t* wi = data + (rows.begin + i) * rb;
+      switch (T) {
+        case 1: xwt_int8_group<VnniQ4_0, 1>(wi, rb, nr, qx, y + i, ldy); break;
+        case 2: xwt_int8_group<VnniQ4_0, 2>(wi, rb, nr, qx, y + i, ldy); break;
+        case 3: xwt_int8_group<VnniQ4_0, 3>(wi, rb, nr, qx, y + i, ldy); break;
+        case 4: xwt_int8_group<VnniQ4_0, 4>(wi, rb, nr, qx, y + i, ldy); break;
+        default: xwt_int8_group<VnniQ4_0, 5>(wi, rb, nr, qx, y + i, ldy); break;
+      }
     }
-  }, pool_grain(rb, 1, 16));
+  }, pool_grain(rb, T, 16));
 }
 
 }  // namespace
 
 void matmul_xwt_int8_rows_vnni(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows,
                                const QuantX& qx, ThreadPool& pool) {
-  if (W.dtype == DType::Q4_0 && T == 1) return q4_0_t1_run(y, W, rows, qx, pool);
+  if (W.dtype == DType::Q4_0 && T <= kMaxTT) return q4_0_run(y, ldy, T, W, rows, qx, pool);
   if (W.dtype == DType::Q8_0) xwt_int8_rows_run<VnniQ8_0>(y, ldy, T, W, rows, qx, pool);
   else xwt_int8_rows_run<VnniQ4_0>(y, ldy, T, W, rows, qx, pool);
 }
