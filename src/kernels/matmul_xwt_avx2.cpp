@@ -147,24 +147,21 @@ constexpr bool kPartsT1 = TT == 1 && (D::dtype == DType::F32 || D::dtype == DTyp
 template <class D, int R, int TT>
 void xwt_fused_range(const Layout<D>& L, const MatrixView& W, int64_t r0, int64_t n, const float* xp, int64_t ldp,
                      float* y, int64_t ldy, const float* x, int64_t ldx) {
-  if (!kPartsT1<D, TT>) {
+  if constexpr (kPartsT1<D, TT>) {
+    // f32 / bf16 carry a NaN weight through the products themselves: no exact fallback needed.
+    static_assert(!D::can_hide_nan);
+    const int64_t q = n / R;
+    for (int64_t i = 0; i < q; ++i) xwt_fused_rows<D, R, TT>(L, r0 + i, q * L.row_bytes, xp, ldp, y + i, ldy, q);
+    for (int64_t i = R * q; i < n; ++i) xwt_fused_rows<D, 1, TT>(L, r0 + i, L.row_bytes, xp, ldp, y + i, ldy, 1);
+  } else {
     int64_t i = 0;
-  for (; i + R <= n; i += R)
+    for (; i + R <= n; i += R)
       if (!xwt_fused_rows<D, R, TT>(L, r0 + i, L.row_bytes, xp, ldp, y + i, ldy, 1))
         matmul_xwt_ref(y + i, ldy, x, ldx, TT, W, RowRange{r0 + i, R});  // a NaN weight: exact path
     for (; i < n; ++i)
       if (!xwt_fused_rows<D, 1, TT>(L, r0 + i, L.row_bytes, xp, ldp, y + i, ldy, 1))
         matmul_xwt_ref(y + i, ldy, x, ldx, TT, W, RowRange{r0 + i, 1});
-    return;
   }
-  const int64_t q = n / R;
-  for (int64_t i = 0; i < q; ++i)
-    if (!xwt_fused_rows<D, R, TT>(L, r0 + i, q * L.row_bytes, xp, ldp, y + i, ldy, q))
-      for (int j = 0; j < R; ++j)  // a NaN weight: exact path
-        matmul_xwt_ref(y + i + j * q, ldy, x, ldx, TT, W, RowRange{r0 + i + j * q, 1});
-  for (int64_t i = R * q; i < n; ++i)
-    if (!xwt_fused_rows<D, 1, TT>(L, r0 + i, L.row_bytes, xp, ldp, y + i, ldy, 1))
-      matmul_xwt_ref(y + i, ldy, x, ldx, TT, W, RowRange{r0 + i, 1});
 }
 
 template <class D>

@@ -129,6 +129,18 @@ void q4_0_rows16(const uint8_t* w0, const uint8_t* w1, int64_t rb, const QuantX&
 }
 #pragma GCC diagnostic pop
 
+// f.template operator()<T>() for T in 1..kMaxTT.
+template <class F>
+void with_tokens(int64_t T, F&& f) {
+  switch (T) {
+    case 1: f.template operator()<1>(); break;
+    case 2: f.template operator()<2>(); break;
+    case 3: f.template operator()<3>(); break;
+    case 4: f.template operator()<4>(); break;
+    default: f.template operator()<5>(); break;
+  }
+}
+
 void q4_0_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange rows, const QuantX& qx,
               ThreadPool& pool) {
   const uint8_t* data = static_cast<const uint8_t*>(W.data);
@@ -136,28 +148,13 @@ void q4_0_run(float* y, int64_t ldy, int64_t T, const MatrixView& W, RowRange ro
   pool.parallel_for(rows.count, [&](int64_t begin, int64_t end, int) {
     const int64_t half = (end - begin) / 16 * 8;  // rows [begin, begin + half) beside [begin + half, begin + 2 half)
     const uint8_t* w = data + (rows.begin + begin) * rb;
-    for (int64_t i = 0; i < half; i += 8) {
-      const uint8_t *w0 = w + i * rb, *w1 = w + (half + i) * rb;
-      float *y0 = y + begin + i, *y1 = y + begin + half + i;
-      switch (T) {
-        case 1: q4_0_rows16<1>(w0, w1, rb, qx, y0, y1, ldy); break;
-        case 2: q4_0_rows16<2>(w0, w1, rb, qx, y0, y1, ldy); break;
-        case 3: q4_0_rows16<3>(w0, w1, rb, qx, y0, y1, ldy); break;
-        case 4: q4_0_rows16<4>(w0, w1, rb, qx, y0, y1, ldy); break;
-        default: q4_0_rows16<5>(w0, w1, rb, qx, y0, y1, ldy); break;
-      }
-    }
-    for (int64_t i = begin + 2 * half; i < end; i += kRows) {
-      const int nr = int(std::min<int64_t>(kRows, end - i));
-      const uint8_t* wi = data + (rows.begin + i) * rb;
-      switch (T) {
-        case 1: xwt_int8_group<VnniQ4_0, 1>(wi, rb, nr, qx, y + i, ldy); break;
-        case 2: xwt_int8_group<VnniQ4_0, 2>(wi, rb, nr, qx, y + i, ldy); break;
-        case 3: xwt_int8_group<VnniQ4_0, 3>(wi, rb, nr, qx, y + i, ldy); break;
-        case 4: xwt_int8_group<VnniQ4_0, 4>(wi, rb, nr, qx, y + i, ldy); break;
-        default: xwt_int8_group<VnniQ4_0, 5>(wi, rb, nr, qx, y + i, ldy); break;
-      }
-    }
+    with_tokens(T, [&]<int TT>() {
+      for (int64_t i = 0; i < half; i += 8)
+        q4_0_rows16<TT>(w + i * rb, w + (half + i) * rb, rb, qx, y + begin + i, y + begin + half + i, ldy);
+      for (int64_t i = begin + 2 * half; i < end; i += kRows)  // the rest: the 8-row kernel
+        xwt_int8_group<VnniQ4_0, TT>(data + (rows.begin + i) * rb, rb, int(std::min<int64_t>(kRows, end - i)), qx,
+                                     y + i, ldy);
+    });
   }, pool_grain(rb, T, 16));
 }
 
