@@ -19,7 +19,7 @@ void blas_single_thread_here();
 bool cpu_has_avx2_fma();
 bool cpu_has_avx512_vnni();  // AVX512-VNNI with 256-bit vectors (AVX512VL), on top of AVX2 / FMA / F16C
 bool cpu_has_avx512_bf16();  // AVX512-BF16 (and AVX512VL / BW), on top of AVX2 / FMA / F16C
-// The fp8 x W^T kernel for 1..4 tokens: AVX512-BF16 where the CPU has it (unless
+// The fp8 x W^T kernel: AVX512-BF16 where the CPU has it (unless
 // FRUGAL_FP8=f16c), else the F16C decoder; fp8_bf16_set changes it for the whole
 // process (tests and benchmarks compare the two), false if this CPU lacks it.
 bool fp8_bf16_enabled();
