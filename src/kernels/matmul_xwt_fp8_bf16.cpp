@@ -64,36 +64,47 @@ constexpr int kG = 64;  // weights per step: one 512-bit load
 constexpr float kXFold = 18446744073709551616.0f;  // 2^64, into x'
 constexpr float kYFold = 72057594037927936.0f;     // 2^56, onto the sums
 
+// 16 floats: 8 from p, then 8 from q.
+inline __m512 load_8_8(const float* p, const float* q) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(p))),
+                                             _mm256_castps_pd(_mm256_loadu_ps(q)), 1));
+}
+
+// bf16 words (the upper halves of fp32 bit patterns) back to fp32.
+inline __m512 bf16_to_f32(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
 // x'[t] for one scale-row segment, in the order the unpacked weights take (the
 // unpacks work within 128-bit lanes): per group of 64, x[0..7], x[16..23],
 // x[32..39], x[48..55] (unpacklo's words), then x[8..15], x[24..31], x[40..47],
-// x[56..63] (unpackhi's).
+// x[56..63] (unpackhi's). 32 values a step: hi = bf16(v), lo = bf16(v - hi).
 // Returns false if some x' is not finite (an overflow, or x itself inf / NaN,
 // whose propagation the F16C path reproduces exactly).
 bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* srow, int64_t block, uint16_t* hi,
                uint16_t* lo) {
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-  const __m256 inf = _mm256_set1_ps(INFINITY);
-  __m256 bad = _mm256_setzero_ps();
+  constexpr int kSrc[8] = {0, 16, 32, 48, 8, 24, 40, 56};
+  const __m512 inf = _mm512_set1_ps(INFINITY);
+  __mmask16 bad = 0;
   for (int64_t t = 0; t < T; ++t) {
     const float* xt = x + t * ldx;
     for (int64_t g0 = 0; g0 < K; g0 += kG) {
-      const __m256 s = _mm256_set1_ps(srow[g0 / block] * kXFold);
-      constexpr int kSrc[8] = {0, 16, 32, 48, 8, 24, 40, 56};
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; ++q) {
-        const __m256 xv = _mm256_loadu_ps(xt + g0 + kSrc[q]);
-        const __m256 v = _mm256_mul_ps(xv, s);
-        bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v, abs_mask), inf, _CMP_NLT_UQ));  // inf or NaN
-        const __m128bh h = _mm256_cvtneps_pbh(v);
-        const __m256 back = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32((__m128i)h), 16));
-        const __m128bh l = _mm256_cvtneps_pbh(_mm256_sub_ps(v, back));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(hi + t * K + g0 + 8 * q), (__m128i)h);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(lo + t * K + g0 + 8 * q), (__m128i)l);
+      const __m512 s = _mm512_set1_ps(srow[g0 / block] * kXFold);
+      const float* g = xt + g0;
+#pragma GCC unroll 2
+      for (int q = 0; q < 2; ++q) {  // the 32 values unpacklo's words meet, then unpackhi's
+        const __m512 b = _mm512_mul_ps(s, load_8_8(g + kSrc[4 * q], g + kSrc[4 * q + 1]));
+        const __m512 a = _mm512_mul_ps(s, load_8_8(g + kSrc[4 * q + 2], g + kSrc[4 * q + 3]));
+        bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(a), inf, _CMP_NLT_UQ) |  // inf or NaN
+               _mm512_cmp_ps_mask(_mm512_abs_ps(b), inf, _CMP_NLT_UQ);
+        const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(a, b);  // words 0..15 from b, 16..31 from a
+        const __m512 b_back = bf16_to_f32(_mm512_castsi512_si256(h));
+        const __m512 a_back = bf16_to_f32(_mm512_extracti64x4_epi64(h, 1));
+        const __m512i l = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(a, a_back), _mm512_sub_ps(b, b_back));
+        _mm512_storeu_si512(hi + t * K + g0 + 32 * q, h);
+        _mm512_storeu_si512(lo + t * K + g0 + 32 * q, l);
       }
     }
   }
-  return _mm256_movemask_ps(bad) == 0;
+  return bad == 0;
 }
 
 // R rows (row_step bytes apart) x TT tokens over the whole row: y[t * ldy + r *
