@@ -14,6 +14,7 @@
 #include "core/seconds_since.h"
 #include "infer/memory_plan.h"
 #include "infer/speculative.h"
+#include "kernels/dispatch.h"
 #include "kernels/machine_limits.h"
 #include "model/transformer.h"
 
@@ -236,6 +237,7 @@ Command bench_command(CLI::App& app) {
                   "Also compare batch-1 greedy decoding with MTP speculative decoding at these draft depths (e.g. 1,2,3)");
   sub->add_flag("--json", a->json, "Print one JSON object instead of a table");
   mmap_flag_add(sub, a->mmap);
+  bf16_activations_flag_add(sub);
   return {sub, [a] {
             const std::vector<int64_t> batches = parse_list(a->batches, "--batch");
             const std::vector<int64_t> depths = a->speculative.empty() ? std::vector<int64_t>{}
@@ -250,6 +252,8 @@ Command bench_command(CLI::App& app) {
             r["machine"] = {{"threads", lim.threads}, {"read_gb_per_s", lim.read_gb_per_s}, {"fma_gflop_per_s", lim.fma_gflop_per_s}};
             say(fmt::format("machine: streaming read {:.1f} GB/s, fp32 FMA peak {:.1f} GFLOP/s", lim.read_gb_per_s,
                             lim.fma_gflop_per_s));
+            r["fp8_activations"] = !fp8_bf16_enabled() ? "f32" : fp8_x_bf16_single() ? "bf16" : "bf16x2";
+            if (fp8_x_bf16_single()) say("fp8 products: activations rounded to one bf16 (--bf16-activations)");
 
             auto m = model_load(a->model, weight_load(a->mmap));
             for (int64_t depth : depths) spec_check_model(*m, depth);

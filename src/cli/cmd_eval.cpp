@@ -86,6 +86,7 @@ Command eval_command(CLI::App& app) {
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   sub->add_flag("--json", a->json, "Print the summary as JSON");
   mmap_flag_add(sub, a->mmap);
+  bf16_activations_flag_add(sub);
   return {sub, [a] { return eval_main(*a); }};
 }
 

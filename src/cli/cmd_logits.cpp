@@ -28,6 +28,7 @@ Command logits_command(CLI::App& app) {
                   "Also write MTP module 0's logits [n_tokens - 1, vocab]: row i predicts token i + 2");
   sub->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
   mmap_flag_add(sub, a->mmap);
+  bf16_activations_flag_add(sub);
   return {sub, [a] {
             std::vector<int32_t> ids = parse_token_ids(a->tokens, "--tokens");
             auto m = model_load(a->model, weight_load(a->mmap));

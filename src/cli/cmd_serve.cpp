@@ -81,6 +81,7 @@ Command serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "naive", "absorb"}));
   sub->add_option("-t,--threads", a->threads, "Compute threads (default: all cores)");
   mmap_flag_add(sub, a->mmap);
+  bf16_activations_flag_add(sub);
   return {sub, [a] {
             if (!a->api_key.empty() && !a->api_key_file.empty()) fail("give --api-key or --api-key-file, not both");
             const std::string key = a->api_key_file.empty() ? a->api_key : read_key_file(a->api_key_file);

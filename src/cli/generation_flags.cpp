@@ -24,6 +24,7 @@ void generation_flags_add(CLI::App* sub, GenerationArgs& a) {
                   "Draft N tokens per step with the model's MTP layer and verify them in one pass (0: off)")
       ->check(CLI::Range(int64_t(0), kSpecMaxDepth));
   mmap_flag_add(sub, a.mmap);
+  bf16_activations_flag_add(sub);
 }
 
 SamplerOptions generation_sampling(const GenerationArgs& a) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/error.h"
+
 namespace frugal {
 
 static KernelImpl choose_impl() {
@@ -52,13 +54,31 @@ bool cpu_has_avx512_bf16() {
   return has;
 }
 
-static std::atomic<bool>& fp8_bf16_choice() {
-  static std::atomic<bool> on = [] {
-    const char* env = std::getenv("FRUGAL_FP8");
-    return cpu_has_avx512_bf16() && !(env && std::strcmp(env, "f16c") == 0);
+// FRUGAL_FP8: unset or "bf16x2" (the default), "bf16" (x as one bf16), "f16c".
+static const char* fp8_env() {
+  static const char* env = [] {
+    const char* v = std::getenv("FRUGAL_FP8");
+    if (!v || !*v) return "bf16x2";
+    for (const char* known : {"f16c", "bf16", "bf16x2"})
+      if (std::strcmp(v, known) == 0) return known;
+    fail("FRUGAL_FP8={}: expected f16c, bf16 or bf16x2", v);
   }();
+  return env;
+}
+
+static std::atomic<bool>& fp8_bf16_choice() {
+  static std::atomic<bool> on = cpu_has_avx512_bf16() && std::strcmp(fp8_env(), "f16c") != 0;
   return on;
 }
+
+static std::atomic<bool>& fp8_x_single_choice() {
+  static std::atomic<bool> on = std::strcmp(fp8_env(), "bf16") == 0;
+  return on;
+}
+
+bool fp8_x_bf16_single() { return fp8_x_single_choice().load(std::memory_order_relaxed); }
+
+void fp8_x_bf16_single_set(bool on) { fp8_x_single_choice().store(on, std::memory_order_relaxed); }
 
 bool fp8_bf16_enabled() { return fp8_bf16_choice().load(std::memory_order_relaxed); }
 

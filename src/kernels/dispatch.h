@@ -24,6 +24,13 @@ bool cpu_has_avx512_bf16();  // AVX512-BF16 (and AVX512VL / BW), on top of AVX2 
 // process (tests and benchmarks compare the two), false if this CPU lacks it.
 bool fp8_bf16_enabled();
 bool fp8_bf16_set(bool on);
+// Whether that kernel rounds x to one bf16 (2^-9 relative: about twice the
+// products per second once they are bound by arithmetic, batched decode and
+// prefill) instead of two (2^-17, the default); FRUGAL_FP8=bf16 or
+// --bf16-activations turn it on. Either way a token's result does not depend on
+// the batch. (DeepSeek's own FP8 inference rounds x to e4m3, 2^-4.)
+bool fp8_x_bf16_single();
+void fp8_x_bf16_single_set(bool on);
 
 // The instruction set of the int8 kernels (Q8_0 / Q4_0 products with few tokens):
 // AVX512-VNNI where the CPU has it, else AVX2; FRUGAL_INT8=avx2 forces AVX2. Both

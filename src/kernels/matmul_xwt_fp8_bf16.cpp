@@ -43,6 +43,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/dispatch.h"
 #include "kernels/matmul_avx2.h"
 #include "kernels/matmul_decode_avx2.h"
 
@@ -76,7 +77,8 @@ inline __m512 bf16_to_f32(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_ep
 // x'[t] for one scale-row segment, in the order the unpacked weights take (the
 // unpacks work within 128-bit lanes): per group of 64, x[0..7], x[16..23],
 // x[32..39], x[48..55] (unpacklo's words), then x[8..15], x[24..31], x[40..47],
-// x[56..63] (unpackhi's). 32 values a step: hi = bf16(v), lo = bf16(v - hi).
+// x[56..63] (unpackhi's). 32 values a step: hi = bf16(v), lo = bf16(v - hi) (no
+// lo when null: x rounded to one bf16).
 // Returns false if some x' is not finite (an overflow, or x itself inf / NaN,
 // whose propagation the F16C path reproduces exactly).
 bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* srow, int64_t block, uint16_t* hi,
@@ -96,10 +98,11 @@ bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* s
         bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(a), inf, _CMP_NLT_UQ) |  // inf or NaN
                _mm512_cmp_ps_mask(_mm512_abs_ps(b), inf, _CMP_NLT_UQ);
         const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(a, b);  // words 0..15 from b, 16..31 from a
+        _mm512_storeu_si512(hi + t * K + g0 + 32 * q, h);
+        if (!lo) continue;
         const __m512 b_back = bf16_to_f32(_mm512_castsi512_si256(h));
         const __m512 a_back = bf16_to_f32(_mm512_extracti64x4_epi64(h, 1));
         const __m512i l = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(a, a_back), _mm512_sub_ps(b, b_back));
-        _mm512_storeu_si512(hi + t * K + g0 + 32 * q, h);
         _mm512_storeu_si512(lo + t * K + g0 + 32 * q, l);
       }
     }
@@ -110,7 +113,7 @@ bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* s
 // R rows (row_step bytes apart) x TT tokens over the whole row: y[t * ldy + r *
 // y_step]. Two accumulators per (row, token), for the words of unpacklo and of
 // unpackhi, each taking x' hi then x' lo; summed a0 + a1, then the 16 lanes.
-template <int R, int TT>
+template <int R, int TT, bool Pair>
 void fp8_rows(const uint8_t* w, int64_t row_step, int64_t K, const uint16_t* xh, const uint16_t* xl, float* y,
               int64_t ldy, int64_t y_step, __m256i& nan) {
   __m512 acc[R][TT][2];
@@ -135,8 +138,10 @@ void fp8_rows(const uint8_t* w, int64_t row_step, int64_t K, const uint16_t* xh,
         const uint16_t* l = xl + t * K + k;
         acc[r][t][0] = _mm512_dpbf16_ps(acc[r][t][0], w0, (__m512bh)_mm512_load_si512(h));
         acc[r][t][1] = _mm512_dpbf16_ps(acc[r][t][1], w1, (__m512bh)_mm512_load_si512(h + 32));
-        acc[r][t][0] = _mm512_dpbf16_ps(acc[r][t][0], w0, (__m512bh)_mm512_load_si512(l));
-        acc[r][t][1] = _mm512_dpbf16_ps(acc[r][t][1], w1, (__m512bh)_mm512_load_si512(l + 32));
+        if constexpr (Pair) {
+          acc[r][t][0] = _mm512_dpbf16_ps(acc[r][t][0], w0, (__m512bh)_mm512_load_si512(l));
+          acc[r][t][1] = _mm512_dpbf16_ps(acc[r][t][1], w1, (__m512bh)_mm512_load_si512(l + 32));
+        }
       }
     }
   }
@@ -156,20 +161,21 @@ void fp8_rows(const uint8_t* w, int64_t row_step, int64_t K, const uint16_t* xh,
 // streams they follow poorly, even with software prefetch. On Zen 4, one core:
 // [1408, 2048] 22 -> 27 GB/s, [2048, 10944] 20 -> 25 GB/s (kernels_bench); a bare
 // load loop over 4 side-by-side rows 17-23 GB/s, over 4 parts 27-34, 1 row 31-33.
-template <int TT>
+template <int TT, bool Pair>
 void fp8_range(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, int64_t n, const uint16_t* xh,
                const uint16_t* xl, float* y, int64_t ldy, __m256i& nan) {
   constexpr int R = TT <= 2 ? 4 : 2;
   const uint8_t* w = data + r0 * row_bytes;
   const int64_t q = n / R;
-  for (int64_t i = 0; i < q; ++i) fp8_rows<R, TT>(w + i * row_bytes, q * row_bytes, K, xh, xl, y + i, ldy, q, nan);
-  for (int64_t i = R * q; i < n; ++i) fp8_rows<1, TT>(w + i * row_bytes, 0, K, xh, xl, y + i, ldy, 0, nan);
+  for (int64_t i = 0; i < q; ++i) fp8_rows<R, TT, Pair>(w + i * row_bytes, q * row_bytes, K, xh, xl, y + i, ldy, q, nan);
+  for (int64_t i = R * q; i < n; ++i) fp8_rows<1, TT, Pair>(w + i * row_bytes, 0, K, xh, xl, y + i, ldy, 0, nan);
 }
 
 // Tokens [0, tc) of a prepared x' chunk over rows [r0, r0 + n): tiles of at most
 // kFp8Bf16MaxT tokens, as even as possible (16 -> 4 x 4, 7 -> 4 + 3). With more
 // than one tile, the rows go in blocks of ~kRowBlockBytes, which stay in L2 while
 // every tile reads them (one tile: the whole range, one stream per part).
+template <bool Pair>
 void fp8_tokens(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, int64_t n, int64_t tc,
                 const uint16_t* xh, const uint16_t* xl, float* y, int64_t ldy, __m256i& nan) {
   constexpr int64_t kRowBlockBytes = 192 << 10;
@@ -182,10 +188,10 @@ void fp8_tokens(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, i
       const uint16_t *h = xh + t * K, *l = xl + t * K;
       float* yt = y + t * ldy + i0;
       switch (tt) {
-        case 1: fp8_range<1>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
-        case 2: fp8_range<2>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
-        case 3: fp8_range<3>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
-        default: fp8_range<4>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
+        case 1: fp8_range<1, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
+        case 2: fp8_range<2, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
+        case 3: fp8_range<3, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
+        default: fp8_range<4, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, nan); break;
       }
       t += tt;
     }
@@ -204,6 +210,7 @@ bool matmul_xwt_fp8_bf16(float* y, int64_t ldy, const float* x, int64_t ldx, int
   // tokens for every V3 shape
   constexpr int64_t kXBudget = 512 << 10;
   const int64_t mc = std::clamp<int64_t>(kXBudget / (4 * K), kFp8Bf16MaxT, std::max<int64_t>(T, kFp8Bf16MaxT));
+  const bool pair = !fp8_x_bf16_single();
   std::atomic<bool> ok{true};
   pool.parallel_for(rows.count, [&](int64_t b, int64_t e, int) {
     thread_local std::vector<uint16_t> xbuf;
@@ -216,11 +223,13 @@ bool matmul_xwt_fp8_bf16(float* y, int64_t ldy, const float* x, int64_t ldx, int
       const int64_t end = std::min(e, (r / W.block + 1) * W.block - rows.begin);
       for (int64_t t0 = 0; t0 < T; t0 += mc) {
         const int64_t tc = std::min(mc, T - t0);
-        if (!prepare_x(x + t0 * ldx, ldx, tc, K, W.scale_inv + (r / W.block) * W.scale_cols(), W.block, xh, xl)) {
+        if (!prepare_x(x + t0 * ldx, ldx, tc, K, W.scale_inv + (r / W.block) * W.scale_cols(), W.block, xh,
+                       pair ? xl : nullptr)) {
           ok = false;
           return;
         }
-        fp8_tokens(data, rb, K, r, end - i, tc, xh, xl, y + t0 * ldy + i, ldy, nan);
+        if (pair) fp8_tokens<true>(data, rb, K, r, end - i, tc, xh, xl, y + t0 * ldy + i, ldy, nan);
+        else fp8_tokens<false>(data, rb, K, r, end - i, tc, xh, xl, y + t0 * ldy + i, ldy, nan);
       }
       i = end;
     }

@@ -11,6 +11,7 @@
 #include "../common/command.h"
 #include "core/npy.h"
 #include "infer/sampler.h"
+#include "kernels/dispatch.h"
 #include "model/transformer.h"
 
 namespace frugal {
@@ -52,6 +53,34 @@ TEST(Cli, LogitsMatchOfficialReference) {
     ASSERT_EQ(mtp.shape, want_mtp.shape);
     for (int64_t i = 0; i < mtp.numel(); ++i) ASSERT_NEAR(mtp.f32()[i], want_mtp.f32()[i], 1e-4) << i;
   }
+}
+
+// --bf16-activations (fp8 products with x as one bf16) stays near the official
+// logits (measured max |diff| 4.7e-3 on logits up to 4.4; 6e-6 without it) and
+// keeps every argmax; where the CPU has the AVX512-BF16 kernel, it changes them.
+TEST(Cli, Bf16ActivationsStayNearOfficialReference) {
+  Dir d;
+  const std::string args = "logits -m " + reference_path("tiny-fp8") + " --tokens \"" + seq_tokens("tiny-fp8", 2) +
+                           "\" --out ";
+  Result a = frugal(args + (d / "a.npy"));
+  Result b = frugal(args + (d / "b.npy") + " --bf16-activations");
+  ASSERT_EQ(a.code, 0) << a.out;
+  ASSERT_EQ(b.code, 0) << b.out;
+  NpyArray exact = npy_read(d / "a.npy"), got = npy_read(d / "b.npy");
+  NpyArray want = npy_read(reference_path("tiny-fp8/seq2_all_logits.npy"));
+  ASSERT_EQ(got.shape, want.shape);
+  const int64_t vocab = want.shape.back();
+  bool changed = false;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    ASSERT_NEAR(got.f32()[i], want.f32()[i], 2e-2) << i;
+    changed |= got.f32()[i] != exact.f32()[i];
+  }
+  for (int64_t p = 0; p < got.numel() / vocab; ++p)
+    EXPECT_EQ(argmax(got.f32() + p * vocab, vocab), argmax(want.f32() + p * vocab, vocab)) << "position " << p;
+  EXPECT_EQ(changed, fp8_bf16_enabled()) << "--bf16-activations changes the products exactly where the kernel runs";
+  Result bad = test::run_command("FRUGAL_FP8=bogus " + test::frugal_binary() + " " + args + (d / "c.npy"));
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("FRUGAL_FP8=bogus: expected f16c, bf16 or bf16x2"), std::string::npos) << bad.out;
 }
 
 TEST(Cli, SynthThenGreedyRunFollowsTheLogits) {

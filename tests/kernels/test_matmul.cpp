@@ -204,8 +204,9 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
         }
         if (quantized_x) b.quant += amax / 254.0 * wsum * (1 + 1e-6);
       }
-      // x' as two bf16: |x' - hi - lo| <= 2^-9 |x' - hi| <= 2^-18 |x'| per product
-      if (bf16_x) b.quant += std::ldexp(b.mag, -18);
+      // x' as two bf16: |x' - hi - lo| <= 2^-9 |x' - hi| <= 2^-18 |x'| per product;
+      // as one (--bf16-activations): |x' - hi| <= 2^-9 |x'|
+      if (bf16_x) b.quant += std::ldexp(b.mag, fp8_x_bf16_single() ? -9 : -18);
       tol[size_t(t * ldy + i)] = b.tol(c.cols);
     }
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " T=" << c.T << " W=[" << c.rows << "," << c.cols
@@ -247,16 +248,27 @@ TEST(Matmul, XWtFastMatchesReference) {
 
 // With the AVX512-BF16 fp8 kernel switched off: the F16C paths it replaces (1..4
 // tokens, tiles) stay covered on CPUs that have it.
-TEST(Matmul, XWtFp8F16cPathMatchesReference) {
-  const bool was = fp8_bf16_enabled();
-  ASSERT_TRUE(fp8_bf16_set(false));
-  std::mt19937 rng(11);
+void check_fp8_xwt_cases(uint32_t seed) {
+  std::mt19937 rng(seed);
   for (int threads : {1, 3}) {
     ThreadPool pool(threads);
     for (const Case& c : cases())
       if (c.dtype == DType::F8_E4M3) check_xwt(c, pool, rng, false);
   }
+}
+
+TEST(Matmul, XWtFp8F16cPathMatchesReference) {
+  const bool was = fp8_bf16_enabled();
+  ASSERT_TRUE(fp8_bf16_set(false));
+  check_fp8_xwt_cases(11);
   fp8_bf16_set(was);
+}
+
+// x rounded to one bf16 (--bf16-activations): within its own bound, for every T.
+TEST(Matmul, XWtFp8Bf16ActivationsMatchReference) {
+  fp8_x_bf16_single_set(true);
+  check_fp8_xwt_cases(12);
+  fp8_x_bf16_single_set(false);
 }
 
 TEST(Matmul, XWFastMatchesReference) {
@@ -414,9 +426,13 @@ TEST(Matmul, Fp8TokenIndependent) {
   constexpr int64_t kN = 150;                   // tokens: more than one 64-token chunk of x'
   TestWeight w(DType::F8_E4M3, kRows, kCols, rng);
   const std::vector<float> x = random_vec(kN * kCols, rng);
-  const SingleTokenBits single(w.view, x, kN, pool1);
-  for (int64_t T : {2, 3, 4, 5, 6, 7, 9, 16, 17, 33, 64, 65, 150})
-    for (int64_t r0 : {0, 5}) ASSERT_TRUE(single.batch_matches(T, r0, T % 2 ? pool3 : pool1));
+  for (bool one_bf16 : {false, true}) {  // x as two bf16 (the default) or one (--bf16-activations)
+    fp8_x_bf16_single_set(one_bf16);
+    const SingleTokenBits single(w.view, x, kN, pool1);
+    for (int64_t T : {2, 3, 4, 5, 6, 7, 9, 16, 17, 33, 64, 65, 150})
+      for (int64_t r0 : {0, 5}) ASSERT_TRUE(single.batch_matches(T, r0, T % 2 ? pool3 : pool1)) << one_bf16;
+  }
+  fp8_x_bf16_single_set(false);
 }
 
 // e4m3's only NaN (S.1111.111) must come out as NaN from every path, and leave the
