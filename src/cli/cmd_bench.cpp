@@ -252,8 +252,8 @@ Command bench_command(CLI::App& app) {
             r["machine"] = {{"threads", lim.threads}, {"read_gb_per_s", lim.read_gb_per_s}, {"fma_gflop_per_s", lim.fma_gflop_per_s}};
             say(fmt::format("machine: streaming read {:.1f} GB/s, fp32 FMA peak {:.1f} GFLOP/s", lim.read_gb_per_s,
                             lim.fma_gflop_per_s));
-            r["fp8_activations"] = !fp8_bf16_enabled() ? "f32" : fp8_x_bf16_single() ? "bf16" : "bf16x2";
-            if (fp8_x_bf16_single()) say("fp8 products: activations rounded to one bf16 (--bf16-activations)");
+            r["fp8_activations"] = !dpbf16_enabled() ? "f32" : dpbf16_x_single() ? "bf16" : "bf16x2";
+            if (dpbf16_x_single()) say("fp8 products: activations rounded to one bf16 (--bf16-activations)");
 
             auto m = model_load(a->model, weight_load(a->mmap));
             for (int64_t depth : depths) spec_check_model(*m, depth);

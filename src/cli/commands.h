@@ -40,7 +40,7 @@ std::string resolve_model_dir(const std::string& given);
 void mmap_flag_add(CLI::App* sub, bool& mmap);
 WeightLoad weight_load(bool mmap);
 // --bf16-activations: the fp8 kernel's x as one bf16 (kernels/dispatch.h
-// fp8_x_bf16_single), set while the command line is parsed.
+// dpbf16_x_single), set while the command line is parsed.
 void bf16_activations_flag_add(CLI::App* sub);
 int default_threads();
 // "auto" | "naive" | "absorb" (checked by the flag's validator).

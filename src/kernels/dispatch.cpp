@@ -66,7 +66,7 @@ static const char* fp8_env() {
   return env;
 }
 
-static std::atomic<bool>& fp8_bf16_choice() {
+static std::atomic<bool>& dpbf16_choice() {
   static std::atomic<bool> on = cpu_has_avx512_bf16() && std::strcmp(fp8_env(), "f16c") != 0;
   return on;
 }
@@ -76,15 +76,15 @@ static std::atomic<bool>& fp8_x_single_choice() {
   return on;
 }
 
-bool fp8_x_bf16_single() { return fp8_x_single_choice().load(std::memory_order_relaxed); }
+bool dpbf16_x_single() { return fp8_x_single_choice().load(std::memory_order_relaxed); }
 
-void fp8_x_bf16_single_set(bool on) { fp8_x_single_choice().store(on, std::memory_order_relaxed); }
+void dpbf16_x_single_set(bool on) { fp8_x_single_choice().store(on, std::memory_order_relaxed); }
 
-bool fp8_bf16_enabled() { return fp8_bf16_choice().load(std::memory_order_relaxed); }
+bool dpbf16_enabled() { return dpbf16_choice().load(std::memory_order_relaxed); }
 
-bool fp8_bf16_set(bool on) {
+bool dpbf16_set(bool on) {
   if (on && !cpu_has_avx512_bf16()) return false;
-  fp8_bf16_choice().store(on, std::memory_order_relaxed);
+  dpbf16_choice().store(on, std::memory_order_relaxed);
   return true;
 }
 

@@ -62,14 +62,15 @@ void matmul_xwt_int8_tiled_vnni(float* y, int64_t ldy, int64_t T, const MatrixVi
 bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
                      RowRange rows, ThreadPool& pool);
 
-// fp8-e4m3 weights with block scales (block a multiple of 64, cols too) and any
-// T on AVX512-BF16, in tiles of at most kFp8Bf16MaxT tokens (matmul_xwt_fp8_bf16.cpp
-// states how and its error); call only where cpu_has_avx512_bf16(). Returns false
-// where it does not apply or the weights hold a NaN code (y may then hold partial
-// results).
-constexpr int64_t kFp8Bf16MaxT = 4;
-bool matmul_xwt_fp8_bf16(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
-                         RowRange rows, ThreadPool& pool);
+// fp8-e4m3 weights with block scales (block a multiple of 64) or bf16 weights
+// without (only where dpbf16_x_single()), cols a multiple of 64, any T, on
+// AVX512-BF16, in tiles of at most
+// kDpbf16MaxT tokens (matmul_xwt_dpbf16.cpp states how and its error); call only
+// where cpu_has_avx512_bf16(). Returns false where it does not apply or the
+// weights hold a code it cannot take (y may then hold partial results).
+constexpr int64_t kDpbf16MaxT = 4;
+bool matmul_xwt_dpbf16(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const MatrixView& W,
+                       RowRange rows, ThreadPool& pool);
 
 // Largest T that matmul_xw handles (larger T: decode + BLAS in matmul.cpp).
 constexpr int64_t kXwMaxT = 16;

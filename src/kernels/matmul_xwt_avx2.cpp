@@ -350,8 +350,8 @@ void xwt(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t T, const Ma
          ThreadPool& pool) {
   if constexpr (D::dtype == DType::Q8_0 || D::dtype == DType::Q4_0)
     if (matmul_xwt_int8(y, ldy, x, ldx, T, W, rows, pool)) return;
-  if constexpr (D::dtype == DType::F8_E4M3)
-    if (fp8_bf16_enabled() && matmul_xwt_fp8_bf16(y, ldy, x, ldx, T, W, rows, pool)) return;
+  if constexpr (D::dtype == DType::F8_E4M3 || D::dtype == DType::BF16)
+    if (dpbf16_enabled() && matmul_xwt_dpbf16(y, ldy, x, ldx, T, W, rows, pool)) return;
   if (T <= 4) xwt_fused<D>(y, ldy, x, ldx, T, W, rows, pool);
   else xwt_tiled<D>(y, ldy, x, ldx, T, W, rows, pool);
 }

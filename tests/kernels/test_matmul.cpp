@@ -91,10 +91,21 @@ std::vector<Int8Isa> int8_isas() {
   return out;
 }
 
-// Does the fast x W^T take the AVX512-BF16 fp8 kernel (matmul_xwt_fp8_bf16.cpp)?
-bool fp8_bf16_path(const MatrixView& W, int64_t T) {
-  return W.dtype == DType::F8_E4M3 && T >= 1 && fp8_bf16_enabled() && W.scale_inv && W.cols > 0 &&
-         W.cols % 64 == 0 && W.block % 64 == 0 && cpu_has_avx2_fma();
+// Does the fast x W^T take the AVX512-BF16 kernel (matmul_xwt_dpbf16.cpp): fp8
+// with block scales or (x as one bf16) bf16 without, whole 64-groups?
+bool dpbf16_path(const MatrixView& W, int64_t T) {
+  const bool fp8 = W.dtype == DType::F8_E4M3 && W.scale_inv && W.block % 64 == 0;
+  const bool bf16 = W.dtype == DType::BF16 && !W.scale_inv && dpbf16_x_single();
+  return (fp8 || bf16) && T >= 1 && dpbf16_enabled() && W.cols > 0 && W.cols % 64 == 0 && cpu_has_avx2_fma();
+}
+
+// A weight that vdpbf16ps reads as 0: an e4m3 or bf16 subnormal (exponent field 0).
+bool subnormal_code(const MatrixView& W, int64_t r, int64_t k) {
+  const uint8_t* row = static_cast<const uint8_t*>(W.data) + r * W.row_bytes();
+  if (W.dtype == DType::F8_E4M3) return (row[k] & 0x78) == 0;
+  uint16_t h;
+  std::memcpy(&h, row + 2 * k, 2);
+  return (h & 0x7F80) == 0;
 }
 
 // Does the fast x W^T quantize x to int8 for this case?
@@ -152,23 +163,21 @@ std::vector<Case> cases() {
       if (!q) out.push_back({dt, 3, 150, 250, 0, 150, true, 100});  // not a multiple of 32: generic path
     }
   }
-  // fp8 with 1..4 tokens and whole 64-groups: the AVX512-BF16 kernel where the CPU
-  // has it; scale blocks of 128 rows straddled by a sub-range, several column blocks.
-  for (int64_t T = 1; T <= 4; ++T) {
-    out.push_back({DType::F8_E4M3, T, 300, 384, 0, 300});
-    out.push_back({DType::F8_E4M3, T, 260, 256, 100, 150});
+  // fp8 and bf16 with whole 64-groups: the AVX512-BF16 kernel where the CPU has it;
+  // 1..4 tokens (one tile), then token tiles of up to 4 over row blocks; fp8 scale
+  // blocks of 128 rows straddled by a sub-range, several column blocks.
+  for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 11, 13, 16, 17, 33}) {
+    for (DType dt : {DType::F8_E4M3, DType::BF16}) {
+      out.push_back({dt, T, 300, 384, 0, 300});
+      out.push_back({dt, T, 263, 256, 100, 161});
+    }
     out.push_back({DType::F8_E4M3, T, 9, 128, 0, 9, true, 64});
-    out.push_back({DType::F8_E4M3, T, 9, 96, 0, 9, true, 32});  // 32-groups: the F16C path
+    if (T <= 4) out.push_back({DType::F8_E4M3, T, 9, 96, 0, 9, true, 32});  // 32-groups: the F16C path
   }
-  // fp8 with 5 and more tokens and whole 64-groups: the AVX512-BF16 kernel's
-  // token tiles (of up to 4) over row blocks, segments of 128 rows.
-  for (int64_t T : {5, 6, 7, 11, 13, 16, 17, 33}) {
-    out.push_back({DType::F8_E4M3, T, 300, 384, 0, 300});
-    out.push_back({DType::F8_E4M3, T, 263, 256, 100, 161});
-    out.push_back({DType::F8_E4M3, T, 9, 128, 0, 9, true, 64});
+  for (DType dt : {DType::F8_E4M3, DType::BF16}) {
+    out.push_back({dt, 70, 13, 2048, 3, 10});   // two chunks of x' (64 + 6 tokens)
+    out.push_back({dt, 9, 300, 2048, 0, 300});  // row blocks of 96 (192 KB): 2 per fp8 segment
   }
-  out.push_back({DType::F8_E4M3, 70, 13, 2048, 3, 10});   // two chunks of x' (64 + 6 tokens)
-  out.push_back({DType::F8_E4M3, 9, 300, 2048, 0, 300});  // row blocks of 96 (192 KB): 2 per segment
   // x larger than the caches' budget: the token-block loop order, 2 token blocks.
   out.push_back({DType::F8_E4M3, 130, 6, 1100, 0, 6});
   out.push_back({DType::BF16, 17, 9, 8000, 0, 9});
@@ -187,8 +196,7 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
   if (generic) matmul_xwt_generic(y_fast.data(), ldy, x.data(), ldx, c.T, w.view, {c.row0, c.nrows}, pool);
   else matmul_xwt_fast(y_fast.data(), ldy, x.data(), ldx, c.T, w.view, {c.row0, c.nrows}, pool);
   const bool quantized_x = !generic && int8_path(w.view, c.T);
-  const bool bf16_x = !generic && fp8_bf16_path(w.view, c.T);
-  const uint8_t* codes = static_cast<const uint8_t*>(w.view.data);
+  const bool bf16_x = !generic && dpbf16_path(w.view, c.T);
   for (int64_t t = 0; t < c.T; ++t)
     for (int64_t i = 0; i < c.nrows; ++i) {
       Bound b;
@@ -197,8 +205,7 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
         for (int64_t k = k0; k < std::min(c.cols, k0 + kQBlock); ++k) {
           const double xv = x[size_t(t * ldx + k)], wv = w.view.at(c.row0 + i, k);
           b.mag += std::fabs(xv * wv);
-          // e4m3 subnormal codes (exponent field 0) count as 0 in vdpbf16ps
-          if (bf16_x && (codes[(c.row0 + i) * c.cols + k] & 0x78) == 0) b.quant += std::fabs(xv * wv);
+          if (bf16_x && subnormal_code(w.view, c.row0 + i, k)) b.quant += std::fabs(xv * wv);
           amax = std::max(amax, std::fabs(xv));
           wsum += std::fabs(wv);
         }
@@ -206,13 +213,13 @@ void check_xwt(const Case& c, ThreadPool& pool, std::mt19937& rng, bool generic)
       }
       // x' as two bf16: |x' - hi - lo| <= 2^-9 |x' - hi| <= 2^-18 |x'| per product;
       // as one (--bf16-activations): |x' - hi| <= 2^-9 |x'|
-      if (bf16_x) b.quant += std::ldexp(b.mag, fp8_x_bf16_single() ? -9 : -18);
+      if (bf16_x) b.quant += std::ldexp(b.mag, dpbf16_x_single() ? -9 : -18);
       tol[size_t(t * ldy + i)] = b.tol(c.cols);
     }
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " T=" << c.T << " W=[" << c.rows << "," << c.cols
                                   << "] rows " << c.row0 << "+" << c.nrows << " scaled=" << c.scaled << " block="
                                   << c.block << " threads=" << pool.size() << (generic ? " generic" : "")
-                                  << (bf16_x ? " fp8-bf16" : ""));
+                                  << (bf16_x ? " dpbf16" : ""));
   expect_close(y_fast, y_ref, tol, "xwt");
 }
 
@@ -246,29 +253,30 @@ TEST(Matmul, XWtFastMatchesReference) {
   }
 }
 
-// With the AVX512-BF16 fp8 kernel switched off: the F16C paths it replaces (1..4
-// tokens, tiles) stay covered on CPUs that have it.
-void check_fp8_xwt_cases(uint32_t seed) {
+// The fp8 and bf16 cases alone.
+void check_fp8_bf16_xwt_cases(uint32_t seed) {
   std::mt19937 rng(seed);
   for (int threads : {1, 3}) {
     ThreadPool pool(threads);
     for (const Case& c : cases())
-      if (c.dtype == DType::F8_E4M3) check_xwt(c, pool, rng, false);
+      if (c.dtype == DType::F8_E4M3 || c.dtype == DType::BF16) check_xwt(c, pool, rng, false);
   }
 }
 
-TEST(Matmul, XWtFp8F16cPathMatchesReference) {
-  const bool was = fp8_bf16_enabled();
-  ASSERT_TRUE(fp8_bf16_set(false));
-  check_fp8_xwt_cases(11);
-  fp8_bf16_set(was);
+// With the AVX512-BF16 kernel switched off: the F16C (fp8) and fp32 (bf16) paths
+// it replaces stay covered on CPUs that have it.
+TEST(Matmul, XWtWithoutAvx512Bf16MatchesReference) {
+  const bool was = dpbf16_enabled();
+  ASSERT_TRUE(dpbf16_set(false));
+  check_fp8_bf16_xwt_cases(11);
+  dpbf16_set(was);
 }
 
 // x rounded to one bf16 (--bf16-activations): within its own bound, for every T.
-TEST(Matmul, XWtFp8Bf16ActivationsMatchReference) {
-  fp8_x_bf16_single_set(true);
-  check_fp8_xwt_cases(12);
-  fp8_x_bf16_single_set(false);
+TEST(Matmul, XWtBf16ActivationsMatchReference) {
+  dpbf16_x_single_set(true);
+  check_fp8_bf16_xwt_cases(12);
+  dpbf16_x_single_set(false);
 }
 
 TEST(Matmul, XWFastMatchesReference) {
@@ -414,25 +422,67 @@ TEST(Matmul, Int8TokenIndependent) {
   int8_isa_set(best);
 }
 
-// The AVX512-BF16 fp8 kernel computes a token's result the same way whatever T and
+// The AVX512-BF16 kernel computes a token's result the same way whatever T and
 // however rows are split (tiles of up to 4 tokens over blocks of rows): batched
-// decode and prefill give batch-1's bits. (Elsewhere fp8 takes the F16C kernels,
-// whose 1..4-token and tiled paths differ in the last bits: not checked there.)
-TEST(Matmul, Fp8TokenIndependent) {
-  if (!fp8_bf16_enabled()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: its fp8 kernel cannot run here";
+// decode and prefill give batch-1's bits, for fp8 and bf16 weights. (Elsewhere
+// they take the F16C / fp32 kernels, whose 1..4-token and tiled paths differ in
+// the last bits: not checked there.)
+TEST(Matmul, Dpbf16TokenIndependent) {
+  if (!dpbf16_enabled()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: its kernel cannot run here";
   std::mt19937 rng(9);
   ThreadPool pool1(1), pool3(3);
-  constexpr int64_t kRows = 300, kCols = 2048;  // row blocks of 96 within segments of 128
+  constexpr int64_t kRows = 300, kCols = 2048;  // row blocks of 96 within fp8 segments of 128
   constexpr int64_t kN = 150;                   // tokens: more than one 64-token chunk of x'
-  TestWeight w(DType::F8_E4M3, kRows, kCols, rng);
-  const std::vector<float> x = random_vec(kN * kCols, rng);
-  for (bool one_bf16 : {false, true}) {  // x as two bf16 (the default) or one (--bf16-activations)
-    fp8_x_bf16_single_set(one_bf16);
-    const SingleTokenBits single(w.view, x, kN, pool1);
-    for (int64_t T : {2, 3, 4, 5, 6, 7, 9, 16, 17, 33, 64, 65, 150})
-      for (int64_t r0 : {0, 5}) ASSERT_TRUE(single.batch_matches(T, r0, T % 2 ? pool3 : pool1)) << one_bf16;
+  for (DType dt : {DType::F8_E4M3, DType::BF16}) {
+    TestWeight w(dt, kRows, kCols, rng);
+    const std::vector<float> x = random_vec(kN * kCols, rng);
+    for (bool one_bf16 : {false, true}) {  // x as two bf16 (the default) or one (--bf16-activations)
+      if (dt == DType::BF16 && !one_bf16) continue;  // bf16 weights: on the fp32 kernels then
+      dpbf16_x_single_set(one_bf16);
+      const SingleTokenBits single(w.view, x, kN, pool1);
+      for (int64_t T : {2, 3, 4, 5, 6, 7, 9, 16, 17, 33, 64, 65, 150})
+        for (int64_t r0 : {0, 5}) {
+          ASSERT_TRUE(single.batch_matches(T, r0, T % 2 ? pool3 : pool1)) << dtype_name(dt) << " " << one_bf16;
+        }
+    }
   }
-  fp8_x_bf16_single_set(false);
+  dpbf16_x_single_set(false);
+}
+
+// bf16 weights that are inf or NaN give the reference's inf / NaN, for every T,
+// and leave the other rows alone: on the fp32 kernels, and with x as one bf16 on
+// the AVX512-BF16 one.
+TEST(Matmul, Bf16NonFiniteWeightsMatchReference) {
+  std::mt19937 rng(13);
+  ThreadPool pool(2);
+  constexpr int64_t N = 37, K = 256;
+  for (bool one_bf16 : {false, true})
+  for (int64_t T : {1, 3, 4, 8}) {
+    dpbf16_x_single_set(one_bf16);
+    TestWeight w(DType::BF16, N, K, rng);
+    auto put = [&](int64_t r, int64_t k, uint16_t h) { std::memcpy(w.bytes.data() + 2 * (r * K + k), &h, 2); };
+    put(5, 77, 0x7F80);      // +inf
+    put(13, K - 1, 0xFF80);  // -inf
+    put(36, 3, 0x7FC0);      // NaN
+    std::vector<float> x = random_vec(T * K, rng), y(size_t(T * N)), y_ref(y.size());
+    matmul_xwt_fast(y.data(), N, x.data(), K, T, w.view, {0, N}, pool);
+    matmul_xwt_ref(y_ref.data(), N, x.data(), K, T, w.view, {0, N});
+    for (size_t i = 0; i < y.size(); ++i) {
+      const int64_t row = int64_t(i) % N;
+      if (row == 5 || row == 13 || row == 36) {
+        EXPECT_FALSE(std::isfinite(y_ref[i])) << i;
+        EXPECT_EQ(std::isnan(y[i]), std::isnan(y_ref[i])) << "T=" << T << " " << i;
+        if (std::isinf(y_ref[i])) {
+          EXPECT_EQ(y[i], y_ref[i]) << "T=" << T << " " << i;
+        }
+      } else {
+        double mag = 0;  // x as one bf16: 2^-9 sum |x w| (two: far less)
+        for (int64_t k = 0; k < K; ++k) mag += std::fabs(double(x[size_t(int64_t(i) / N * K + k)]) * w.view.at(row, k));
+        EXPECT_NEAR(y[i], y_ref[i], std::ldexp(mag, -9) + 1e-6) << "T=" << T << " " << i;
+      }
+    }
+  }
+  dpbf16_x_single_set(false);
 }
 
 // e4m3's only NaN (S.1111.111) must come out as NaN from every path, and leave the
