@@ -36,7 +36,7 @@
 // is not finite or an x' that overflows make it return false, and the caller takes
 // the other path, which handles them.
 //
-// Tiles of 1..4 tokens; more tokens go in several tiles over blocks of rows that
+// Tiles of 1..3 tokens; more tokens go in several tiles over blocks of rows that
 // stay in L2 (tokens_tiles). A token's result is computed the same way whatever T
 // and however rows are grouped or split between threads, so batched decode and
 // prefill give batch-1's bits. From 5 tokens on it replaced the fp32 tiles, which
@@ -188,8 +188,8 @@ void dot_rows(const uint8_t* w, int64_t row_step, int64_t K, const uint16_t* xh,
     }
 }
 
-// Rows [r0, r0 + n) of W, outputs y[:, 0 .. n). R rows a pass (16 accumulators at
-// most: R x TT x 2), taken from R equal parts of the range (rows i, q + i, 2q + i,
+// Rows [r0, r0 + n) of W, outputs y[:, 0 .. n). R = 4 rows a pass (24
+// accumulators at most: R x TT x 2), taken from R equal parts of the range (rows i, q + i, 2q + i,
 // ...): each part is read front to back, a sequential stream the hardware
 // prefetchers follow. Side-by-side rows (i, i + 1, ...) make short interleaved
 // streams they follow poorly, even with software prefetch. On Zen 4, one core:
@@ -198,7 +198,7 @@ void dot_rows(const uint8_t* w, int64_t row_step, int64_t K, const uint16_t* xh,
 template <class W, int TT, bool Pair>
 void dot_range(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, int64_t n, const uint16_t* xh,
                const uint16_t* xl, float* y, int64_t ldy, __m512i& seen) {
-  constexpr int R = TT <= 2 ? 4 : 2;
+  constexpr int R = 4;
   const uint8_t* w = data + r0 * row_bytes;
   const int64_t q = n / R;
   for (int64_t i = 0; i < q; ++i)
@@ -207,7 +207,7 @@ void dot_range(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, in
 }
 
 // Tokens [0, tc) of a prepared x' chunk over rows [r0, r0 + n): tiles of at most
-// kDpbf16MaxT tokens, as even as possible (16 -> 4 x 4, 7 -> 4 + 3). With more
+// kDpbf16MaxT tokens, as even as possible (16 -> 3+3+3+3+2+2, 4 -> 2+2). With more
 // than one tile, the rows go in blocks of ~kRowBlockBytes, which stay in L2 while
 // every tile reads them (one tile: the whole range, one stream per part).
 template <class W, bool Pair>
@@ -225,8 +225,7 @@ void token_tiles(const uint8_t* data, int64_t row_bytes, int64_t K, int64_t r0, 
       switch (tt) {
         case 1: dot_range<W, 1, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, seen); break;
         case 2: dot_range<W, 2, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, seen); break;
-        case 3: dot_range<W, 3, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, seen); break;
-        default: dot_range<W, 4, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, seen); break;
+        default: dot_range<W, 3, Pair>(data, row_bytes, K, r0 + i0, m, h, l, yt, ldy, seen); break;
       }
       t += tt;
     }

@@ -164,7 +164,7 @@ std::vector<Case> cases() {
     }
   }
   // fp8 and bf16 with whole 64-groups: the AVX512-BF16 kernel where the CPU has it;
-  // 1..4 tokens (one tile), then token tiles of up to 4 over row blocks; fp8 scale
+  // 1..3 tokens (one tile), then token tiles of up to 3 over row blocks; fp8 scale
   // blocks of 128 rows straddled by a sub-range, several column blocks.
   for (int64_t T : {1, 2, 3, 4, 5, 6, 7, 11, 13, 16, 17, 33}) {
     for (DType dt : {DType::F8_E4M3, DType::BF16}) {
@@ -423,7 +423,7 @@ TEST(Matmul, Int8TokenIndependent) {
 }
 
 // The AVX512-BF16 kernel computes a token's result the same way whatever T and
-// however rows are split (tiles of up to 4 tokens over blocks of rows): batched
+// however rows are split (tiles of up to 3 tokens over blocks of rows): batched
 // decode and prefill give batch-1's bits, for fp8 and bf16 weights. (Elsewhere
 // they take the F16C / fp32 kernels, whose 1..4-token and tiled paths differ in
 // the last bits: not checked there.)
