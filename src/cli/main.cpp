@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "kernels/dispatch.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"frugal: run, serve and train DeepSeek-V3 / R1 models on CPUs"};
@@ -25,9 +26,13 @@ int main(int argc, char** argv) {
       frugal::serve_command(app),
   };
   try {
+    frugal::kernels_env_check();  // a bad FRUGAL_FP8 stops here, not inside a kernel
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const frugal::Error& e) {
+    std::fprintf(stderr, "frugal: error: %s\n", e.what());
+    return 1;
   }
   try {
     for (auto& c : commands)

@@ -76,6 +76,8 @@ static std::atomic<bool>& fp8_x_single_choice() {
   return on;
 }
 
+void kernels_env_check() { (void)fp8_env(); }
+
 bool dpbf16_x_single() { return fp8_x_single_choice().load(std::memory_order_relaxed); }
 
 void dpbf16_x_single_set(bool on) { fp8_x_single_choice().store(on, std::memory_order_relaxed); }

@@ -33,6 +33,9 @@ bool dpbf16_set(bool on);
 // Either way a token's result does not depend on the batch. (DeepSeek's own FP8 inference rounds x to e4m3, 2^-4; llama.cpp
 // multiplies bf16 weights with x in one bf16.)
 bool dpbf16_x_single();
+// Reads the kernel-choice environment variables now (a bad FRUGAL_FP8 value is an
+// Error); otherwise they are read on first use.
+void kernels_env_check();
 void dpbf16_x_single_set(bool on);
 
 // The instruction set of the int8 kernels (Q8_0 / Q4_0 products with few tokens):

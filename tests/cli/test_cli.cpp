@@ -78,9 +78,12 @@ TEST(Cli, Bf16ActivationsStayNearOfficialReference) {
   for (int64_t p = 0; p < got.numel() / vocab; ++p)
     EXPECT_EQ(argmax(got.f32() + p * vocab, vocab), argmax(want.f32() + p * vocab, vocab)) << "position " << p;
   EXPECT_EQ(changed, dpbf16_enabled()) << "--bf16-activations changes the products exactly where the kernel runs";
-  Result bad = test::run_command("FRUGAL_FP8=bogus " + test::frugal_binary() + " " + args + (d / "c.npy"));
-  EXPECT_NE(bad.code, 0);
-  EXPECT_NE(bad.out.find("FRUGAL_FP8=bogus: expected f16c, bf16 or bf16x2"), std::string::npos) << bad.out;
+  // also while --bf16-activations is parsed
+  Result bad = test::run_command("FRUGAL_FP8=bogus " + test::frugal_binary() + " " + args + (d / "c.npy") +
+                                 " --bf16-activations");
+  EXPECT_EQ(bad.code, 1) << bad.out;  // a clean error, not an uncaught exception
+  EXPECT_NE(bad.out.find("frugal: error: FRUGAL_FP8=bogus: expected f16c, bf16 or bf16x2"), std::string::npos)
+      << bad.out;
 }
 
 TEST(Cli, SynthThenGreedyRunFollowsTheLogits) {
