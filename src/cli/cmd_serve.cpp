@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "infer/engine.h"
 #include "infer/memory_plan.h"
+#include "kernels/dispatch.h"
 #include "serve/server.h"
 
 namespace frugal {
@@ -137,11 +138,11 @@ Command serve_command(CLI::App& app) {
                               .default_max_tokens = a->max_tokens, .default_temperature = a->temperature,
                               .default_top_p = a->top_p, .stop_tokens = stop_tokens});
             const int port = server.bind();
+            std::string extras = a->speculative > 0 ? fmt::format(", speculative {}", a->speculative) : "";
+            if (dpbf16_enabled() && dpbf16_x_single()) extras += ", activations in bf16";
             std::printf("frugal serve: listening on http://%s:%d (model %s, format %s, context %lld, batch %lld%s)%s\n",
                         a->host.c_str(), port, name.c_str(), std::string(chat_format_name(format)).c_str(),
-                        (long long)ctx, (long long)a->max_batch,
-                        a->speculative > 0 ? fmt::format(", speculative {}", a->speculative).c_str() : "",
-                        key.empty() ? "" : ", API key required");
+                        (long long)ctx, (long long)a->max_batch, extras.c_str(), key.empty() ? "" : ", API key required");
             std::fflush(stdout);
 
             std::atomic<bool> done{false};
