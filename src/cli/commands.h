@@ -39,7 +39,7 @@ std::string resolve_model_dir(const std::string& given);
 // pages (model/checkpoint.h WeightLoad); weight_load() turns the flag into the mode.
 void mmap_flag_add(CLI::App* sub, bool& mmap);
 WeightLoad weight_load(bool mmap);
-// --bf16-activations: the fp8 kernel's x as one bf16 (kernels/dispatch.h
+// --bf16-activations: the AVX512-BF16 kernel's x as one bf16 (kernels/dispatch.h
 // dpbf16_x_single), set while the command line is parsed.
 void bf16_activations_flag_add(CLI::App* sub);
 int default_threads();

@@ -57,9 +57,9 @@ WeightLoad weight_load(bool mmap) { return mmap ? WeightLoad::Map : WeightLoad::
 void bf16_activations_flag_add(CLI::App* sub) {
   sub->add_flag_callback(
       "--bf16-activations", [] { dpbf16_x_single_set(true); },
-      "fp8 products round the activations to one bf16 (2^-9 relative) instead of two (2^-17): about twice the "
-      "products per second in batched decode and prefill on AVX512-BF16 CPUs; results stay independent of the "
-      "batch (FRUGAL_FP8=bf16 sets it too)");
+      "fp8 and bf16 weight products round the activations to one bf16 (2^-9 relative) instead of two (2^-17): "
+      "about twice the products per second in batched decode and prefill on AVX512-BF16 CPUs; results stay "
+      "independent of the batch (FRUGAL_FP8=bf16 sets it too)");
 }
 
 }  // namespace frugal

@@ -71,16 +71,16 @@ static std::atomic<bool>& dpbf16_choice() {
   return on;
 }
 
-static std::atomic<bool>& fp8_x_single_choice() {
+static std::atomic<bool>& dpbf16_x_single_choice() {
   static std::atomic<bool> on = std::strcmp(fp8_env(), "bf16") == 0;
   return on;
 }
 
 void kernels_env_check() { (void)fp8_env(); }
 
-bool dpbf16_x_single() { return fp8_x_single_choice().load(std::memory_order_relaxed); }
+bool dpbf16_x_single() { return dpbf16_x_single_choice().load(std::memory_order_relaxed); }
 
-void dpbf16_x_single_set(bool on) { fp8_x_single_choice().store(on, std::memory_order_relaxed); }
+void dpbf16_x_single_set(bool on) { dpbf16_x_single_choice().store(on, std::memory_order_relaxed); }
 
 bool dpbf16_enabled() { return dpbf16_choice().load(std::memory_order_relaxed); }
 

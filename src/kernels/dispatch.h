@@ -21,22 +21,22 @@ bool cpu_has_avx512_vnni();  // AVX512-VNNI with 256-bit vectors (AVX512VL), on 
 bool cpu_has_avx512_bf16();  // AVX512-BF16 (and AVX512VL / BW), on top of AVX2 / FMA / F16C
 // The x W^T kernel for fp8 weights (and bf16 ones with x as one bf16, below):
 // AVX512-BF16 (vdpbf16ps) where the CPU has it (unless FRUGAL_FP8=f16c), else the
-// F16C / fp32 kernels; dpbf16_set
-// changes it for the whole process (tests and benchmarks compare the two), false
-// if this CPU lacks it.
+// F16C / fp32 kernels; dpbf16_set changes it for the whole process (tests and
+// benchmarks compare the two), false if this CPU lacks it.
 bool dpbf16_enabled();
 bool dpbf16_set(bool on);
 // Whether that kernel rounds x to one bf16 (2^-9 relative: about twice the
 // products per second once they are bound by arithmetic, batched decode and
 // prefill) instead of two (2^-17, the default), and takes bf16 weights too (else
 // on the exact fp32 kernels); FRUGAL_FP8=bf16 or --bf16-activations turn it on.
-// Either way a token's result does not depend on the batch. (DeepSeek's own FP8 inference rounds x to e4m3, 2^-4; llama.cpp
-// multiplies bf16 weights with x in one bf16.)
+// Either way a token's result does not depend on the batch. (DeepSeek's own FP8
+// inference rounds x to e4m3, 2^-4; llama.cpp multiplies bf16 weights with x in
+// one bf16.)
 bool dpbf16_x_single();
+void dpbf16_x_single_set(bool on);
 // Reads the kernel-choice environment variables now (a bad FRUGAL_FP8 value is an
 // Error); otherwise they are read on first use.
 void kernels_env_check();
-void dpbf16_x_single_set(bool on);
 
 // The instruction set of the int8 kernels (Q8_0 / Q4_0 products with few tokens):
 // AVX512-VNNI where the CPU has it, else AVX2; FRUGAL_INT8=avx2 forces AVX2. Both

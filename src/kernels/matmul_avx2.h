@@ -64,10 +64,10 @@ bool matmul_xwt_int8(float* y, int64_t ldy, const float* x, int64_t ldx, int64_t
 
 // fp8-e4m3 weights with block scales (block a multiple of 64) or bf16 weights
 // without (only where dpbf16_x_single()), cols a multiple of 64, any T, on
-// AVX512-BF16, in tiles of at most
-// kDpbf16MaxT tokens (matmul_xwt_dpbf16.cpp states how and its error); call only
-// where cpu_has_avx512_bf16(). Returns false where it does not apply or the
-// weights hold a code it cannot take (y may then hold partial results).
+// AVX512-BF16, in tiles of at most kDpbf16MaxT tokens (matmul_xwt_dpbf16.cpp
+// states how and its error); call only where cpu_has_avx512_bf16(). Returns false
+// where it does not apply or the weights hold a code it cannot take (y may then
+// hold partial results).
 // Tiles of 4 rows x 3 tokens (24 accumulators) beat 2 x 4 (kernels_bench [2048,
 // 10944], 1 Zen 4 core, % of the fp32 FMA peak, fp8 with x as two bf16: T = 4 48
 // -> 53-59 % as 2 + 2, T = 16 64 -> 74 %; as one: T = 16 89 -> 103-110 %).

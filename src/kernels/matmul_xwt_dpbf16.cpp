@@ -37,7 +37,7 @@
 // the other path, which handles them.
 //
 // Tiles of 1..3 tokens; more tokens go in several tiles over blocks of rows that
-// stay in L2 (tokens_tiles). A token's result is computed the same way whatever T
+// stay in L2 (token_tiles). A token's result is computed the same way whatever T
 // and however rows are grouped or split between threads, so batched decode and
 // prefill give batch-1's bits. From 5 tokens on it replaced the fp32 tiles, which
 // decoded each weight into L1 (kernels_bench [2048, 10944], one Zen 4 core, % of
@@ -47,7 +47,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "kernels/dispatch.h"
@@ -129,7 +128,7 @@ bool prepare_x(const float* x, int64_t ldx, int64_t T, int64_t K, const float* s
       const __m512 s = _mm512_set1_ps(srow ? srow[g0 / block] * kXFold : kXFold);
       const float* g = xt + g0;
 #pragma GCC unroll 2
-      for (int q = 0; q < 2; ++q) {  // the 32 values unpacklo's words meet, then unpackhi's
+      for (int q = 0; q < 2; ++q) {  // the 32 values w0 meets, then w1's
         const __m512 b = _mm512_mul_ps(s, load_8_8(g + kSrc[4 * q], g + kSrc[4 * q + 1]));
         const __m512 a = _mm512_mul_ps(s, load_8_8(g + kSrc[4 * q + 2], g + kSrc[4 * q + 3]));
         bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(a), inf, _CMP_NLT_UQ) |  // inf or NaN
